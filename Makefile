@@ -1,0 +1,37 @@
+# rigidpose: set-up, demo and tests on a fresh Debian machine with Python 3.11.
+#   make demo   sets up and runs the demo
+#   make test   sets up and runs the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: setup apt demo test test-fast clean
+
+setup: $(STAMP)
+
+apt:
+	bash scripts/install_apt.sh
+
+$(STAMP): pyproject.toml scripts/install_apt.sh
+	bash scripts/install_apt.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# The CPU wheel of torch lies on this disk; a looser spec pulls a multi-GB CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[train,render,export,dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/rigidpose demo
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) build *.egg-info

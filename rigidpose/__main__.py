@@ -1,0 +1,5 @@
+import sys
+
+from rigidpose.cli import main
+
+sys.exit(main())
