@@ -139,7 +139,10 @@ def rotation_angle(R: ArrayLike) -> F64:
     """Angle in radians, in [0, π], of rotation matrices (..., 3, 3)."""
     R = _as_rot(R)
     c = (np.trace(R, axis1=-2, axis2=-1) - 1.0) / 2.0
-    return np.arccos(np.clip(c, -1.0, 1.0))
+    v = np.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
+    s = 0.5 * np.linalg.norm(v, axis=-1)
+    # atan2 stays accurate near 0 where arccos loses half the digits.
+    return np.arctan2(s, c)
 
 
 def rotation_angle_between(R_a: ArrayLike, R_b: ArrayLike) -> F64:
