@@ -103,4 +103,4 @@ def test_cli_help_is_fast_and_light(argv):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "", out.stdout
+    assert out.stdout.splitlines()[-1] == "", out.stdout
