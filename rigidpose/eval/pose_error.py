@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 
 from rigidpose.eval.depth_render import DepthRenderer
 from rigidpose.eval.recall import VSD_DELTA, VSD_TAUS
-from rigidpose.geometry import Camera, Pose
+from rigidpose.geometry import Camera, Pose, rotation_angle_between
 
 F64 = NDArray[np.float64]
 
@@ -111,8 +111,7 @@ def proj_2d(R_e: ArrayLike, t_e: ArrayLike, R_g: ArrayLike, t_g: ArrayLike, K: A
 
 def re(R_e: ArrayLike, R_g: ArrayLike) -> float:
     """Rotation error: the angle (rad, in [0, π]) of ``R_e R_g^T``."""
-    c = 0.5 * (np.trace(np.asarray(R_e, dtype=np.float64) @ np.asarray(R_g, dtype=np.float64).T) - 1.0)
-    return float(np.arccos(np.clip(c, -1.0, 1.0)))
+    return float(rotation_angle_between(R_g, R_e))
 
 
 def te(t_e: ArrayLike, t_g: ArrayLike) -> float:
