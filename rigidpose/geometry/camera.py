@@ -149,7 +149,11 @@ class Camera:
             out = cv2.fisheye.undistortPoints(src, self.K, self.dist, P=self.K)
         else:
             crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-10)
-            out = cv2.undistortPointsIter(src, self.K, self.dist, None, self.K, crit)
+            undistort = getattr(cv2, "undistortPointsIter", None)  # OpenCV 4.x name of this overload
+            if undistort is not None:
+                out = undistort(src, self.K, self.dist, None, self.K, crit)
+            else:  # pragma: no cover - OpenCV 5.x
+                out = cv2.undistortPoints(src, self.K, self.dist, R=None, P=self.K, criteria=crit)
         return out.reshape(-1, 2)
 
     def rays(self, uv: ArrayLike) -> F64:
