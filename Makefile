@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml scripts/install_apt.sh
 	$(PIP) install -q --upgrade pip
 	# The CPU wheel of torch lies on this disk; a looser spec pulls a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[train,render,export,dev]'
+	$(PIP) install -q -e '.[train,render,export,cluster,dev]'
 	touch $(STAMP)
 
 demo: setup

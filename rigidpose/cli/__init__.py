@@ -21,6 +21,7 @@ COMMANDS = (
     "rigidpose.cli.demo",
     "rigidpose.cli.calibrate",
     "rigidpose.cli.synth",
+    "rigidpose.cli.train",
 )
 
 
