@@ -1,0 +1,67 @@
+"""``rigidpose train``: train the pose network on a BOP dataset (e.g. from ``rigidpose synth``)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"30m"``, ``"1.5h"`` or plain seconds → seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", text)
+    if not m or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive duration like 90s, 30m or 1.5h, got {text!r}")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train the pose network on a BOP dataset",
+        description="Train PoseNet (keypoint heatmaps + offsets, mask, direct 6D pose) on crops of a BOP "
+        "dataset. Writes OUT/last.* and OUT/best.* (safetensors + JSON card), metrics.csv and training.png.",
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="BOP dataset folder")
+    p.add_argument("--out", required=True, metavar="RUN", help="run folder for checkpoints and metrics")
+    p.add_argument("--objects", type=int, nargs="+", metavar="ID", help="object ids (default: all in models_info.json)")
+    p.add_argument("--splits", nargs="+", default=["train_synth"], help="dataset splits to read (default train_synth)")
+    p.add_argument("--width", type=float, default=0.5, help="width multiplier, 0.25-1.0 (default 0.5)")
+    p.add_argument("--input", type=int, default=128, help="crop size, a multiple of 32 in 96-256 (default 128)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, default=None, help="number of epochs (default 10)")
+    budget.add_argument("--time-budget", type=parse_duration, metavar="T",
+                        help="train for this long (e.g. 30m); the LR schedule follows the elapsed time")
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="fraction of images held out (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
+                   help="continue the run in RUN from its last checkpoint")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="show a progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rigidpose.errors import RigidposeError
+    from rigidpose.net.posenet import PoseNetConfig
+    from rigidpose.net.train import TrainConfig, train
+
+    if args.epochs is not None and args.epochs < 1:
+        raise RigidposeError(f"--epochs must be at least 1, got {args.epochs}")
+    epochs = args.epochs if args.epochs is not None else (10_000 if args.time_budget else 10)
+    try:
+        cfg = TrainConfig(
+            data=args.data, out=args.out, objects=tuple(args.objects) if args.objects else None,
+            splits=tuple(args.splits), width=args.width, input_size=args.input, epochs=epochs,
+            time_budget_s=args.time_budget, batch_size=args.batch, lr=args.lr, val_fraction=args.val_fraction,
+            seed=args.seed,
+        )
+        PoseNetConfig(width=args.width, input_size=args.input)  # validate early, with a clear message
+    except ValueError as exc:
+        raise RigidposeError(str(exc)) from None
+    rows = train(cfg, resume=args.resume, progress=args.progress, device=args.device)
+    if rows:
+        last = rows[-1]
+        print(f"rigidpose train: {last['epoch']} epochs, val keypoint error {last['val_kp_px']:.2f} px -> {args.out}")
+    return 0
