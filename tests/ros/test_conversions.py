@@ -161,3 +161,35 @@ def test_bad_camera_info_raises_specific_errors(changes, kind):
     with pytest.raises(BadCameraInfo) as info:
         camera_info_to_camera(_info(**changes))
     assert info.value.kind == kind, str(info.value)
+
+
+def _camera_info_from_yaml(path) -> CameraInfo:
+    """What camera_info_manager does with a calibration YAML: copy its fields into CameraInfo."""
+    import yaml
+
+    d = yaml.safe_load(open(path, encoding="utf-8"))
+    msg = CameraInfo()
+    msg.width, msg.height = d["image_width"], d["image_height"]
+    msg.distortion_model = d["distortion_model"]
+    msg.d = [float(v) for v in d["distortion_coefficients"]["data"]]
+    msg.k = [float(v) for v in d["camera_matrix"]["data"]]
+    msg.r = [float(v) for v in d["rectification_matrix"]["data"]]
+    msg.p = [float(v) for v in d["projection_matrix"]["data"]]
+    return msg
+
+
+@pytest.mark.parametrize("model, dist", [("plumb_bob", [-0.27, -0.04, 0.0018, -0.0003, 0.24]),
+                                         ("rational_polynomial", [0.1, -0.2, 0.001, 0.0, 0.05, 0.1, -0.15, 0.04]),
+                                         ("equidistant", [0.05, -0.01, 0.002, -0.0005])])
+def test_calibration_yaml_is_accepted_by_the_node(tmp_path, model, dist):
+    """The camera_info YAML written by `rigidpose calibrate intrinsics` becomes the node's Camera."""
+    from calibration.io import write_camera_yaml
+
+    K = np.array([[535.9, 0.0, 342.3], [0.0, 535.9, 235.6], [0.0, 0.0, 1.0]])
+    cam = Camera(K, 640, 480, model, dist)
+    path = tmp_path / "camera.yaml"
+    write_camera_yaml(cam, path, camera_name="left")
+    assert np.allclose(Camera.from_ros_yaml(path).K, K)
+    back = camera_info_to_camera(_camera_info_from_yaml(path))
+    assert np.allclose(back.K, K) and np.allclose(back.dist, dist)
+    assert (back.width, back.height, back.distortion_model) == (640, 480, cam.distortion_model)
