@@ -1,23 +1,44 @@
-"""Labelled images per second of ``rigidpose synth`` at 640x480.
+"""Labelled images per second of ``rigidpose synth`` at 640x480, and where the time goes.
 
 Each row renders RGB + depth + masks + BOP annotations and writes them to disk, for one
-object or ten objects per image, with 1 and 2 worker processes, for each renderer. The
-baseline (pyrender on OSMesa) runs in the same invocation. Every configuration runs in
-fresh spawned processes (PyOpenGL can use one platform per process).
+object or ten objects per image, for each renderer. The baseline (pyrender on OSMesa)
+runs in the same invocation. Every configuration runs in fresh spawned processes
+(PyOpenGL can use one platform per process). All images of a row form one chunk, which
+the workers share as shards. Worker modes:
+
+- ``1 (1 core)``: one worker pinned to one core (``os.sched_setaffinity``) with llvmpipe
+  rasterising in the worker's own thread (``LP_NUM_THREADS=0``): the per-core figure;
+- ``1``: one worker as ``rigidpose synth --workers 1`` runs it (llvmpipe may rasterise
+  on every core);
+- ``2``: two workers (each rasterises on its own thread).
 
 ``steady img/s`` counts images after each worker's first one (start-up excluded);
 ``wall img/s`` includes process start, model preparation and GL context creation.
+``worker CPU ms/img`` is the CPU time the workers used per image over the steady part
+(from /proc; little disturbed by other load): with W workers on W free cores, steady
+img/s can reach about ``1000 * W / worker CPU ms/img``. The
+targets of issue 3 are checked at the end: >= 50 img/s per core for one object, and
+2 workers >= 1.7x one worker on one core.
+
+``--stages`` instead times each stage in this process (CPU time, so other load on the
+machine disturbs it little) and prints milliseconds per image.
 
     .venv/bin/python benchmarks/synth_throughput.py [--images 120] [--models A.obj B.obj]
+    .venv/bin/python benchmarks/synth_throughput.py --stages [--images 100] [--objects 1 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
+import functools
+import multiprocessing as mp
 import os
 import platform
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -26,22 +47,47 @@ REPO = Path(__file__).resolve().parents[1]
 YCB = REPO.parent / "shared" / "data" / "meshes" / "ycb"
 DEFAULT_MODELS = [YCB / "006_mustard_bottle_textured.obj", YCB / "003_cracker_box_textured.obj"]
 RENDERERS = ["pyrender-osmesa", "pyrender-egl", "moderngl"]  # baseline first
+MODES = ["1c", "1", "2"]  # one worker on one core, one worker, two workers
+PER_CORE_TARGET, SCALING_TARGET = 50.0, 1.7
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) used so far by this process's live child processes (/proc)."""
+    pids = set()
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            pids.update((task / "children").read_text().split())
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class _Clock:
-    """A progress 'bar' that records when each image finished (times sent by the workers)."""
+    """A progress 'bar' that records when each image finished (times sent by the workers),
+    and the workers' CPU time from their first finished images to the last image."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int, images: int) -> None:
         self.times: list[float] = []
+        self.workers, self.images = workers, images
+        self.cpu0: tuple[int, float] | None = None
+        self.cpu_per_image = float("nan")
 
     def update(self, n: int = 1) -> None:
         pass
 
     def on_image(self, t: float) -> None:
         self.times.append(t)
+        n = len(self.times)
+        if self.cpu0 is None and n >= self.workers:
+            self.cpu0 = (n, children_cpu())
+        elif self.cpu0 is not None and n == self.images and n > self.cpu0[0]:
+            self.cpu_per_image = (children_cpu() - self.cpu0[1]) / (n - self.cpu0[0])
 
 
-def scene_config(n_objects: int, chunk: int) -> dict:
+def scene_config(n_objects: int, chunk: int = 1000) -> dict:
     """Exactly ``n_objects`` annotated instances (1 = one model; 10 = two models × 5), no
     distractors or floor, so that rows differ only in what they measure."""
     objs, inst = (1, 1) if n_objects == 1 else (2, n_objects // 2)
@@ -53,25 +99,147 @@ def scene_config(n_objects: int, chunk: int) -> dict:
     }
 
 
-def measure(models: list[str], renderer: str, n_objects: int, workers: int, images: int, tmp: Path) -> tuple[float, float]:
-    from synth.parallel import run_processes
+def _job(models: list[str], renderer: str, n_objects: int, images: int, tmp: Path):  # noqa: ANN202
     from synth.run import prepare_job
     from synth.writer import write_dataset_files
 
     d = Path(tempfile.mkdtemp(dir=tmp))
-    chunk = max(1, images // (2 * workers))
-    (d / "scene.yaml").write_text(yaml.safe_dump(scene_config(n_objects, chunk)))
+    (d / "scene.yaml").write_text(yaml.safe_dump(scene_config(n_objects, max(images, 1))))
     use = models[:1] if n_objects == 1 else models[:2]
     job, objs = prepare_job(use, d / "out", images, seed=1, config=str(d / "scene.yaml"), renderer=renderer)
     write_dataset_files(job.out, objs, job.camera, job.cfg.output.depth_scale)
-    clock = _Clock()
+    return job
+
+
+@contextlib.contextmanager
+def _one_core():
+    """Spawned children inherit: affinity to one core, and LP_NUM_THREADS=0."""
+    old_aff, old_lp = os.sched_getaffinity(0), os.environ.get("LP_NUM_THREADS")
+    os.sched_setaffinity(0, {max(old_aff)})
+    os.environ["LP_NUM_THREADS"] = "0"
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, old_aff)
+        if old_lp is None:
+            os.environ.pop("LP_NUM_THREADS", None)
+        else:
+            os.environ["LP_NUM_THREADS"] = old_lp
+
+
+def measure(models: list[str], renderer: str, n_objects: int, mode: str, images: int,
+            tmp: Path) -> tuple[float, float, float]:
+    """(steady, wall) images/s and the workers' CPU ms per image (steady part) of one row;
+    ``mode`` is one of :data:`MODES`."""
+    from synth.parallel import run_processes
+
+    job = _job(models, renderer, n_objects, images, tmp)
+    workers = 1 if mode.startswith("1") else int(mode)
+    clock = _Clock(workers, images)
+    with _one_core() if mode == "1c" else contextlib.nullcontext():
+        t0 = time.perf_counter()
+        run_processes(job, job.chunks(), workers, clock)
+        wall = images / (time.perf_counter() - t0)
+    ts = sorted(clock.times)
+    first_done = ts[workers - 1]  # drop each worker's first image (start-up)
+    rest = ts[workers:]
+    steady = len(rest) / (rest[-1] - first_done) if len(rest) > 1 else float("nan")
+    return steady, wall, clock.cpu_per_image * 1e3
+
+
+# --- per-stage timings ----------------------------------------------------------------------
+#: (module, attribute, label): functions timed by --stages (nested ones are included in their parents).
+STAGES = [
+    ("synth.generate", "ImageGenerator.generate", "generate (all below)"),
+    ("synth.generate", "sample_scene", "  scene sampling"),
+    ("synth.generate", "sample_lights", "  lights"),
+    ("synth.generate", "sample_background", "  background"),
+    ("synth.render.moderngl_backend", "ModernglRenderer.render", "  render (scene pass)"),
+    ("synth.render.pyrender_backend", "PyrenderRenderer.render", "  render (scene pass)"),
+    ("synth.generate", "apply_sensor", "  sensor effects"),
+    ("synth.generate", "ImageGenerator._object_depths", "  full silhouettes (all)"),
+    ("synth.render.moderngl_backend", "ModernglRenderer.render_object_depths", "    extra depth passes"),
+    ("synth.render.pyrender_backend", "PyrenderRenderer.render_object_depths", "    extra depth passes"),
+    ("synth.generate", "annotate_instance", "  annotation"),
+    ("synth.writer", "ChunkWriter.add", "write image (all below)"),
+    ("synth.writer", "write_rgb", "  rgb (jpg)"),
+    ("synth.writer", "write_depth", "  depth png"),
+    ("synth.writer", "encode_mask", "  mask png encoding"),
+    ("synth.writer", "write_file_bytes", "  mask file writes"),
+    ("synth.writer", "write_mask", "  masks (encode + atomic write)"),  # before the shard writer
+    ("synth.writer", "ChunkWriter.commit", "scene JSON + chunk rename"),
+]
+
+
+def _timed(totals: dict, label: str, f):  # noqa: ANN001, ANN202
+    @functools.wraps(f)
+    def g(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        t = time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            totals[label] += time.process_time() - t
+
+    return g
+
+
+def stages(models: list[str], renderer: str, n_objects: int, images: int, tmp: Path) -> None:
+    """Render ``images`` in this process and print CPU milliseconds per image per stage."""
+    import importlib
+
+    from synth.run import render_chunk
+
+    job = _job(models, renderer, n_objects, images, tmp)
     t0 = time.perf_counter()
-    run_processes(job, job.chunks(), workers, clock)
-    wall = images / (time.perf_counter() - t0)
-    ts = sorted(clock.times)[workers:]  # drop each worker's first image (start-up)
-    first_done = sorted(clock.times)[workers - 1]
-    steady = len(ts) / (ts[-1] - first_done) if len(ts) > 1 else float("nan")
-    return steady, wall
+    gen = job.generator()
+    init = time.perf_counter() - t0
+    render_chunk(job, gen, 1, images, images + 3)  # warm-up (shader compile, buffers)
+    totals: dict = collections.defaultdict(float)
+    for mod_name, attr, label in STAGES:
+        owner_name, _, name = attr.rpartition(".")
+        if mod_name.startswith("synth.render.") and owner_name != type(gen.renderer).__name__:
+            continue  # the other backend (PyOpenGL allows one platform per process)
+        mod = importlib.import_module(mod_name)
+        owner = getattr(mod, owner_name) if owner_name else mod
+        if not hasattr(owner, name):
+            continue
+        setattr(owner, name, _timed(totals, label, getattr(owner, name)))
+    t0, w0 = time.process_time(), time.perf_counter()
+    render_chunk(job, gen, 0, 0, images)
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    gen.close()
+    print(f"\n## {renderer}, {n_objects} object(s), {images} images, LP_NUM_THREADS="
+          f"{os.environ.get('LP_NUM_THREADS', 'unset')}, load {os.getloadavg()[0]:.2f}; renderer start {init * 1e3:.0f} ms")
+    print("| stage | CPU ms/img |\n|---|---|")
+    for _, _, label in STAGES:
+        if label in totals:
+            print(f"| {label} | {totals.pop(label) / images * 1e3:.2f} |")
+    print(f"| **total (CPU)** | **{cpu / images * 1e3:.2f}** ({images / cpu:.1f} img/s per CPU-second) |")
+    print(f"| total (wall) | {wall / images * 1e3:.2f} |")
+
+
+def _report(rows: list[tuple]) -> None:
+    base = {(n, m): s for n, r, m, s, _, _ in rows if r == RENDERERS[0]}
+    core = {(n, r): s for n, r, m, s, _, _ in rows if m == "1c"}
+    print("\n| objects | renderer | workers | steady img/s | wall img/s | worker CPU ms/img | vs pyrender-osmesa "
+          "| vs 1 worker on 1 core |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n, r, m, s, wall, cpu in rows:
+        b, c = base.get((n, m)), core.get((n, r))
+        label = "1 (1 core)" if m == "1c" else m
+        print(f"| {n} | {r} | {label} | {s:.1f} | {wall:.1f} | {cpu:.1f} | {f'{s / b:.2f}x' if b else '-'} | "
+              f"{f'{s / c:.2f}x' if c else '-'} |")
+    for r in sorted({row[1] for row in rows}):
+        per_core = core.get((1, r))
+        two = {n: s for n, rr, m, s, _, _ in rows if rr == r and m == "2"}
+        if per_core:
+            print(f"# {r}: 1 object, per core {per_core:.1f} img/s (target >= {PER_CORE_TARGET:.0f}): "
+                  f"{'MET' if per_core >= PER_CORE_TARGET else 'NOT MET'}")
+        for n, s in sorted(two.items()):
+            if core.get((n, r)):
+                x = s / core[(n, r)]
+                print(f"# {r}: {n} object(s), 2 workers {x:.2f}x 1 worker on 1 core (target >= {SCALING_TARGET}x): "
+                      f"{'MET' if x >= SCALING_TARGET else 'NOT MET'}")
 
 
 def main() -> None:
@@ -80,30 +248,30 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=[str(p) for p in DEFAULT_MODELS])
     ap.add_argument("--renderers", nargs="+", default=RENDERERS)
     ap.add_argument("--objects", nargs="+", type=int, default=[1, 10])
-    ap.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--modes", nargs="+", default=MODES, choices=MODES,
+                    help="1c = one worker on one core, 1 = one worker, 2 = two workers")
+    ap.add_argument("--stages", action="store_true", help="per-stage CPU ms per image, in this process")
     args = ap.parse_args()
     if len(args.models) < 2:
         args.models = args.models * 2
-    print(f"# synth throughput, 640x480, {args.images} images per row; {platform.node()} "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    print(f"# synth {'stages' if args.stages else 'throughput'}, 640x480, {args.images} images per row; "
+          f"{platform.node()} {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
     print(f"# models: {', '.join(Path(m).name for m in args.models[:2])}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n_obj in args.objects:
             for renderer in args.renderers:
-                for w in args.workers:
-                    steady, wall = measure(args.models, renderer, n_obj, w, args.images, Path(tmp))
-                    rows.append((n_obj, renderer, w, steady, wall))
-                    print(f"  done: {n_obj} obj, {renderer}, {w} worker(s): {steady:.1f} img/s", flush=True)
-    base = {(n, w): s for n, r, w, s, _ in rows if r == RENDERERS[0]}
-    one = {(n, r): s for n, r, w, s, _ in rows if w == 1}
-    print()
-    print("| objects | renderer | workers | steady img/s | wall img/s | vs pyrender-osmesa | vs 1 worker |")
-    print("|---|---|---|---|---|---|---|")
-    for n, r, w, s, wall in rows:
-        b = base.get((n, w))
-        print(f"| {n} | {r} | {w} | {s:.1f} | {wall:.1f} | {s / b:.2f}x | {s / one[(n, r)]:.2f}x |" if b else
-              f"| {n} | {r} | {w} | {s:.1f} | {wall:.1f} | - | {s / one[(n, r)]:.2f}x |")
+                if args.stages:  # in a fresh process: one PyOpenGL platform per process
+                    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
+                        ex.submit(stages, args.models, renderer, n_obj, args.images, Path(tmp)).result()
+                    continue
+                for m in args.modes:
+                    steady, wall, cpu = measure(args.models, renderer, n_obj, m, args.images, Path(tmp))
+                    rows.append((n_obj, renderer, m, steady, wall, cpu))
+                    print(f"  done: {n_obj} obj, {renderer}, workers {m}: {steady:.1f} img/s "
+                          f"(load {os.getloadavg()[0]:.2f})", flush=True)
+    if rows:
+        _report(rows)
     print(f"\n# load average {os.getloadavg()[0]:.2f} at end")
 
 

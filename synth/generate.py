@@ -63,6 +63,11 @@ class ImageRecord:
     T_cam_world: Pose
 
 
+def make_targets(models: list[ModelSpec]) -> list[Target]:
+    """The render meshes, stable poses and hulls of ``models`` (deterministic)."""
+    return [Target.from_model(m.obj_id, m.trimesh(), m.diameter) for m in models]
+
+
 def image_rng(seed: int, index: int) -> np.random.Generator:
     """The generator of image ``index`` in a run with ``seed``."""
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(index),)))
@@ -72,10 +77,12 @@ class ImageGenerator:
     """Renders labelled images for a fixed set of models, camera and config."""
 
     def __init__(self, models: list[ModelSpec], camera: Camera, cfg: SynthConfig, renderer: str = "auto",
-                 distractor_models: list[ModelSpec] = ()) -> None:
+                 distractor_models: list[ModelSpec] = (), targets: list[Target] | None = None) -> None:
+        """``targets``: :func:`make_targets` of ``models`` when already made (saves each
+        worker process computing the stable poses again)."""
         self.cfg = cfg
         self.camera = camera.without_distortion()
-        self.targets = [Target.from_model(m.obj_id, m.trimesh(), m.diameter) for m in models]
+        self.targets = list(targets) if targets is not None else make_targets(models)
         ref = float(np.mean([t.diameter for t in self.targets]))
         dc = cfg.distractors
         self.distractors = procedural_distractors(dc.shapes, dc.size, ref) if dc.shapes else []

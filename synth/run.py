@@ -6,15 +6,16 @@ rendering starts; each problem is a one-line :class:`RigidposeError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from rigidpose.errors import RigidposeError
 from rigidpose.geometry import Camera
 from synth.config import SynthConfig, load_config
-from synth.generate import ImageGenerator, ModelSpec
-from synth.writer import MANIFEST, ChunkWriter, is_complete, remove_stale_temps, write_dataset_files, write_manifest
+from synth.generate import ImageGenerator, ModelSpec, make_targets
+from synth.scene import Target
+from synth.writer import MANIFEST, ChunkWriter, ShardAnnotations, is_complete, remove_stale_temps, write_dataset_files, write_manifest
 
 MANIFEST_FORMAT = "rigidpose-synth/1"
 
@@ -36,6 +37,8 @@ class SynthJob:
     images: int
     renderer: str = "auto"
     distractors: list[ModelSpec] = field(default_factory=list)
+    #: ``make_targets(models)``, computed once here and sent to workers (None: each computes them).
+    targets: list[Target] | None = None
 
     def chunks(self) -> list[tuple[int, int, int]]:
         """``(chunk, start, stop)`` image-index ranges of at most ``chunk_size`` images."""
@@ -43,7 +46,16 @@ class SynthJob:
         return [(c, s, min(s + cs, self.images)) for c, s in enumerate(range(0, self.images, cs))]
 
     def generator(self) -> ImageGenerator:
-        return ImageGenerator(self.models, self.camera, self.cfg, self.renderer, self.distractors)
+        return ImageGenerator(self.models, self.camera, self.cfg, self.renderer, self.distractors, self.targets)
+
+
+def _render_into(job: SynthJob, gen: ImageGenerator, w: ChunkWriter, start: int, lo: int, hi: int,
+                 progress: Callable[[int], None] | None) -> None:
+    """Images ``lo..hi-1`` of the run into ``w`` (chunk starting at image ``start``)."""
+    for i in range(lo, hi):
+        w.add(i - start, gen.generate(job.seed, i))
+        if progress is not None:
+            progress(1)
 
 
 def render_chunk(job: SynthJob, gen: ImageGenerator, chunk: int, start: int, stop: int,
@@ -51,14 +63,35 @@ def render_chunk(job: SynthJob, gen: ImageGenerator, chunk: int, start: int, sto
     """Render images ``start..stop-1`` into chunk ``chunk`` (temp folder, then rename)."""
     w = ChunkWriter(job.out, chunk, gen.camera, job.cfg.output)
     try:
-        for i in range(start, stop):
-            w.add(i - start, gen.generate(job.seed, i))
-            if progress is not None:
-                progress(1)
+        _render_into(job, gen, w, start, start, stop, progress)
         return w.commit()
     except BaseException:
         w.abort()
         raise
+
+
+def render_shard(job: SynthJob, gen: ImageGenerator, shard: Shard, tmp: Path,
+                 progress: Callable[[int], None] | None = None) -> ShardAnnotations:
+    """Render one shard (images ``lo..hi-1`` of chunk ``chunk``) into the chunk's temporary
+    folder ``tmp`` and return its annotations, for :func:`synth.writer.finalize_chunk`."""
+    w = ChunkWriter(job.out, shard.chunk, gen.camera, job.cfg.output, tmp=tmp)
+    _render_into(job, gen, w, shard.start, shard.lo, shard.hi, progress)
+    return w.annotations()
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Images ``lo..hi-1`` of chunk ``chunk``, which holds images ``start..``."""
+
+    chunk: int
+    start: int
+    lo: int
+    hi: int
+
+
+def split_shards(chunks: list[tuple[int, int, int]], size: int) -> list[Shard]:
+    """Each ``(chunk, start, stop)`` cut into shards of at most ``size`` images, in image order."""
+    return [Shard(c, start, lo, min(lo + size, stop)) for c, start, stop in chunks for lo in range(start, stop, size)]
 
 
 def load_models(paths: list[str], units: str | None = None) -> list:
@@ -123,10 +156,11 @@ def prepare_job(models: list[str], out: str | Path, images: int, *, seed: int = 
     from synth.randomize import list_background_images
 
     list_background_images(cfg.background.images_dir)
-    job = SynthJob(Path(out), [ModelSpec.from_model(m) for m in objs], cam, cfg, int(seed), int(images), renderer,
+    specs = [ModelSpec.from_model(m) for m in objs]
+    job = SynthJob(Path(out), specs, cam, cfg, int(seed), int(images), renderer,
                    [ModelSpec.from_model(d) for d in distractors])
     check_output(job.out, _manifest(job, models), resume)
-    return job, objs
+    return replace(job, targets=make_targets(specs)), objs  # stable poses once, for all workers
 
 
 def run_synth(job: SynthJob, objs: list, sources: list[str], *, workers: int = 1, ray: str | None = None,

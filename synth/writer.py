@@ -1,6 +1,13 @@
 """Writing the BOP dataset: chunk folders written to a temporary name and renamed into
 place, the models (PLY in mm), ``camera.json`` and the run manifest.
 
+The atomicity guarantee is per chunk: files inside a chunk's temporary folder are written
+directly (no per-file temp + rename), since the folder appears under its final name in one
+rename only when complete. A chunk may be rendered in shards (image ranges) by several
+workers into the same temporary folder; each shard leaves its part of the scene JSON files
+in ``.shards/SSSSSS/``, and :func:`finalize_chunk` merges them (as raw JSON, so the text is
+identical to a chunk written in one piece) and renames the folder.
+
 All file formats and mm conversions go through :mod:`rigidpose.bop`.
 """
 
@@ -8,10 +15,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from rigidpose.bop.camera import write_camera_json
-from rigidpose.bop.images import write_depth, write_mask, write_rgb
+from rigidpose.bop.images import encode_mask, write_depth, write_file_bytes, write_rgb
 from rigidpose.bop.jsonio import write_json_atomic
 from rigidpose.bop.models import model_filename, write_model_ply
 from rigidpose.bop.models_info import write_models_info
@@ -44,16 +54,41 @@ def remove_stale_temps(out: Path) -> list[Path]:
     return stale
 
 
-class ChunkWriter:
-    """Writes the images of one chunk into ``.tmp_NNNNNN_<pid>`` then renames it."""
+def temp_chunk_dir(out: Path, chunk: int) -> Path:
+    """Temporary folder of chunk ``chunk`` for this process: ``.tmp_NNNNNN_<pid>``."""
+    return Path(out) / SPLIT / f"{TMP_PREFIX}{chunk:06d}_{os.getpid()}"
 
-    def __init__(self, out: Path, chunk: int, camera: Camera, cfg: OutputConfig) -> None:
+
+def make_temp_chunk_dir(tmp: Path) -> Path:
+    """Create an empty temporary chunk folder with its image subfolders (a stale one is removed)."""
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    for sub in ("rgb", "depth", "mask", "mask_visib"):
+        (tmp / sub).mkdir(parents=True)
+    return tmp
+
+
+@dataclass(frozen=True, eq=False)
+class ShardAnnotations:
+    """Annotations of some images of a chunk, keyed by image id in the chunk (plain data:
+    sent back from worker processes)."""
+
+    gt: dict[int, list[GtInstance]]
+    info: dict[int, list[GtInfo]]
+    cams: dict[int, SceneCamera]
+
+
+class ChunkWriter:
+    """Writes images of one chunk into its temporary folder and keeps their annotations;
+    :meth:`commit` writes the scene JSON files and renames the folder into place.
+
+    ``tmp``: an existing temporary folder shared by the chunk's shards; by default a new
+    ``.tmp_NNNNNN_<pid>`` is made.
+    """
+
+    def __init__(self, out: Path, chunk: int, camera: Camera, cfg: OutputConfig, tmp: Path | None = None) -> None:
         self.final = chunk_dir(out, chunk)
-        self.tmp = self.final.parent / f"{TMP_PREFIX}{chunk:06d}_{os.getpid()}"
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp)
-        for sub in ("rgb", "depth", "mask", "mask_visib"):
-            (self.tmp / sub).mkdir(parents=True)
+        self.tmp = make_temp_chunk_dir(temp_chunk_dir(out, chunk)) if tmp is None else Path(tmp)
         self.camera, self.cfg = camera, cfg
         self.gt: dict[int, list[GtInstance]] = {}
         self.info: dict[int, list[GtInfo]] = {}
@@ -61,13 +96,26 @@ class ChunkWriter:
 
     def add(self, im_id: int, rec: ImageRecord) -> None:
         d, name = self.tmp, f"{im_id:06d}"
-        write_rgb(d / "rgb" / f"{name}.{self.cfg.rgb_format}", rec.rgb, quality=self.cfg.jpg_quality)
-        write_depth(d / "depth" / f"{name}.png", rec.depth, self.cfg.depth_scale)
+        write_rgb(d / "rgb" / f"{name}.{self.cfg.rgb_format}", rec.rgb, quality=self.cfg.jpg_quality, atomic=False)
+        write_depth(d / "depth" / f"{name}.png", rec.depth, self.cfg.depth_scale, atomic=False)
         for k, (m, mv) in enumerate(zip(rec.masks, rec.masks_visib)):
-            write_mask(d / "mask" / f"{name}_{k:06d}.png", m)
-            write_mask(d / "mask_visib" / f"{name}_{k:06d}.png", mv)
+            png = encode_mask(m)
+            write_file_bytes(d / "mask" / f"{name}_{k:06d}.png", png, atomic=False)
+            # an unoccluded instance's visible mask is its full mask: encode it once
+            write_file_bytes(d / "mask_visib" / f"{name}_{k:06d}.png",
+                             png if np.array_equal(m, mv) else encode_mask(mv), atomic=False)
         self.gt[im_id], self.info[im_id] = rec.gt, rec.info
         self.cams[im_id] = SceneCamera(self.camera, self.cfg.depth_scale, rec.T_cam_world)
+
+    def annotations(self) -> ShardAnnotations:
+        """The annotations of the images added so far (a shard's result)."""
+        return ShardAnnotations(dict(self.gt), dict(self.info), dict(self.cams))
+
+    def merge(self, part: ShardAnnotations) -> None:
+        """Take the annotations of images another writer added to this chunk's folder."""
+        self.gt.update(part.gt)
+        self.info.update(part.info)
+        self.cams.update(part.cams)
 
     def commit(self) -> Path:
         """Write the scene JSON files and rename the folder into place (atomic)."""
@@ -79,6 +127,16 @@ class ChunkWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def finalize_chunk(out: Path, chunk: int, camera: Camera, cfg: OutputConfig, tmp: Path,
+                   parts: list[ShardAnnotations]) -> Path:
+    """Complete a chunk rendered in shards into ``tmp``: write the scene JSON files of all
+    ``parts`` (image order is restored by the writers) and rename the folder (atomic)."""
+    w = ChunkWriter(out, chunk, camera, cfg, tmp=tmp)
+    for part in parts:
+        w.merge(part)
+    return w.commit()
 
 
 def write_dataset_files(out: Path, models: list, camera: Camera, depth_scale: float) -> None:

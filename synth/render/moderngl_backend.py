@@ -78,6 +78,18 @@ void main() { v_z = -(mv * vec4(in_pos, 1.0)).z; gl_Position = mvp * vec4(in_pos
 """
 
 
+def scene_box(scene: RenderScene) -> tuple[int, int, int, int]:
+    """Pixel box ``(x0, y0, x1, y1)`` (exclusive ends) holding the projected bounding box of
+    every object of ``scene`` (the whole image if one is partly behind the camera); empty
+    (``x1 <= x0``) when there are no objects."""
+    cam = scene.camera
+    boxes = [projected_bbox(cam, o.mesh.corners @ o.T_cam_obj[:3, :3].T + o.T_cam_obj[:3, 3]) for o in scene.objects]
+    if not boxes:
+        return 0, 0, 0, 0
+    b = np.array(boxes)
+    return int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
+
+
 def _f32(m: np.ndarray) -> bytes:
     """Column-major float32 bytes of a matrix, as GLSL expects."""
     return np.ascontiguousarray(m.T, dtype=np.float32).tobytes()
@@ -114,9 +126,6 @@ class ModernglRenderer:
             depth_attachment=ctx.depth_renderbuffer((w, h)),
         )
         self._size = (w, h)
-        self._rgba = np.empty((h, w, 4), np.uint8)
-        self._ids = np.empty((h, w), np.int32)
-        self._depth = np.empty((h, w), np.float32)
 
     def _vao(self, mesh: RenderMesh) -> tuple:
         hit = self._vaos.get(mesh.key)
@@ -140,14 +149,25 @@ class ModernglRenderer:
 
     # --- rendering ------------------------------------------------------------------
     def render(self, scene: RenderScene) -> RenderOutput:
+        """One pass into RGB, id and depth targets. Only the box that holds every object's
+        projected bounding box is cleared, drawn (scissored) and read back; outside it the
+        output is what an empty frame gives (background, id -1, depth 0), so it equals a
+        full-frame render while skipping most of the clear and read-back work."""
         cam = scene.camera
         w, h = cam.width, cam.height
         self._ensure_size(w, h)
+        rgb = scene.background.copy() if scene.background is not None else np.zeros((h, w, 3), np.uint8)
+        ids = np.full((h, w), -1, np.int32)
+        depth = np.zeros((h, w), np.float32)
+        x0, y0, x1, y1 = scene_box(scene)
+        if x1 <= x0 or y1 <= y0:
+            return RenderOutput(rgb, depth, ids)
+        box = (x0, y0, x1 - x0, y1 - y0)  # GL window rows = image rows (y-mirrored projection)
         P = gl_projection(cam, *scene.clip_range, top_row_first=True)
         self.fbo.use()
         self.fbo.viewport = (0, 0, w, h)
-        self.ctx.scissor = None
-        self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=box)
+        self.ctx.scissor = box
         lights = scene.lights[:MAX_LIGHTS]
         self.prog["ambient"].value = float(scene.ambient)
         self.prog["n_lights"].value = len(lights)
@@ -165,14 +185,20 @@ class ModernglRenderer:
             self.prog["albedo"].value = tuple(float(a) for a in obj.albedo)
             self.prog["inst"].value = int(obj.instance_id)
             vao.render()
-        self.fbo.read_into(self._rgba, components=4, attachment=0)
-        self.fbo.read_into(self._ids, components=1, attachment=1, dtype="i4")
-        self.fbo.read_into(self._depth, components=1, attachment=2, dtype="f4")
-        ids = self._ids - 1
-        rgb = cv2.cvtColor(self._rgba, cv2.COLOR_RGBA2RGB)
-        if scene.background is not None:
-            cv2.copyTo(scene.background, (ids < 0).view(np.uint8), rgb)
-        return RenderOutput(rgb, self._depth.copy(), ids)
+        self.ctx.scissor = None
+        bw, bh = box[2], box[3]
+        rgba, ids_c, depth_c = np.empty((bh, bw, 4), np.uint8), np.empty((bh, bw), np.int32), np.empty((bh, bw), np.float32)
+        self.fbo.read_into(rgba, viewport=box, components=4, attachment=0)
+        self.fbo.read_into(ids_c, viewport=box, components=1, attachment=1, dtype="i4")
+        self.fbo.read_into(depth_c, viewport=box, components=1, attachment=2, dtype="f4")
+        win = np.s_[y0:y1, x0:x1]
+        np.subtract(ids_c, 1, out=ids[win])
+        depth[win] = depth_c
+        if scene.background is None:  # the clear colour is black, as the background is
+            rgb[win] = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
+        else:
+            cv2.copyTo(cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), (ids_c > 0).view(np.uint8), rgb[win])
+        return RenderOutput(rgb, depth, ids)
 
     def render_object_depth(self, scene: RenderScene, index: int) -> NDArray[np.float32]:
         return self.render_object_depths(scene, [index])[0]
