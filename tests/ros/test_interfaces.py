@@ -57,3 +57,18 @@ def test_python_types_have_the_upstream_fields():
         "hypothesis": "vision_msgs/ObjectHypothesis", "pose": "geometry_msgs/PoseWithCovariance"}
     assert ObjectHypothesis.get_fields_and_field_types() == {"class_id": "string", "score": "double"}
     assert BoundingBox3D.get_fields_and_field_types() == {"center": "geometry_msgs/Pose", "size": "geometry_msgs/Vector3"}
+
+
+def test_detection2d_types_have_the_upstream_fields():
+    """vision_msgs 4.x: Pose2D holds a vision_msgs/Point2D (not geometry_msgs/Pose2D)."""
+    from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, Point2D, Pose2D
+
+    assert Detection2DArray.get_fields_and_field_types() == {
+        "header": "std_msgs/Header", "detections": "sequence<vision_msgs/Detection2D>"}
+    assert Detection2D.get_fields_and_field_types() == {
+        "header": "std_msgs/Header", "results": "sequence<vision_msgs/ObjectHypothesisWithPose>",
+        "bbox": "vision_msgs/BoundingBox2D", "id": "string"}
+    assert BoundingBox2D.get_fields_and_field_types() == {
+        "center": "vision_msgs/Pose2D", "size_x": "double", "size_y": "double"}
+    assert Pose2D.get_fields_and_field_types() == {"position": "vision_msgs/Point2D", "theta": "double"}
+    assert Point2D.get_fields_and_field_types() == {"x": "double", "y": "double"}

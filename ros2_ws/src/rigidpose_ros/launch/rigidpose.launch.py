@@ -21,6 +21,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("image", default_value="/camera/color/image_raw"),
         DeclareLaunchArgument("camera_info", default_value="/camera/color/camera_info"),
         DeclareLaunchArgument("depth", default_value="/camera/aligned_depth_to_color/image_raw"),
+        DeclareLaunchArgument("boxes", default_value="/detector/detections", description="Detection2DArray (use_boxes)"),
     ]
     node = Node(
         package="rigidpose_ros",
@@ -32,6 +33,7 @@ def generate_launch_description() -> LaunchDescription:
             ("image", LaunchConfiguration("image")),
             ("camera_info", LaunchConfiguration("camera_info")),
             ("depth", LaunchConfiguration("depth")),
+            ("boxes", LaunchConfiguration("boxes")),
         ],
     )
     return LaunchDescription([*args, node])

@@ -9,6 +9,7 @@ and publishes the static base→camera transform, but it publishes no poses.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -47,13 +48,14 @@ def load_estimator(options: dict[str, Any], factory: str = "") -> tuple[PoseEsti
     """``(estimator or None, description)`` for the node's options.
 
     Args:
-        options: ``checkpoint, objects, score_threshold, use_depth, icp, tracking``.
+        options: ``checkpoint, objects, score_threshold, use_depth, icp, tracking, use_boxes``.
         factory: ``"module:callable"``; the callable takes ``options`` and returns a
             :class:`PoseEstimator`. Only for tests and other backends: the shipped path
             is ``rigidpose.estimate.Estimator.from_checkpoint(checkpoint, **options)``.
 
     Raises :class:`BadParameter` when a factory is named but cannot be loaded, or when
-    a checkpoint is named but the estimator rejects it.
+    a checkpoint is named but cannot be loaded (missing files, wrong objects, no
+    detector, no meshes for ICP...): the node then exits with code 2 and that line.
     """
     if factory:
         est = _import_factory(factory)(dict(options))
@@ -64,14 +66,57 @@ def load_estimator(options: dict[str, Any], factory: str = "") -> tuple[PoseEsti
     if not checkpoint:
         return None, "no estimator: parameter 'checkpoint' is empty, so no poses are published"
     try:
-        from rigidpose.estimate import Estimator  # lands with issue 5
+        from rigidpose.estimate import Estimator
     except ImportError as exc:
-        return None, (
-            f"no estimator: rigidpose.estimate is not available ({exc}); "
-            f"checkpoint {checkpoint!r} is ignored and no poses are published"
-        )
-    rest = {k: v for k, v in options.items() if k != "checkpoint"}
+        raise BadParameter(f"checkpoint {checkpoint!r} is set but rigidpose.estimate cannot be imported: {exc}") from None
+    kwargs = checkpoint_options(options)
     try:
-        return Estimator.from_checkpoint(checkpoint, **rest), f"estimator from checkpoint {checkpoint}"
+        est = Estimator.from_checkpoint(checkpoint, **kwargs)
     except Exception as exc:  # the checkpoint is user input: report it in one line
-        raise BadParameter(f"cannot load checkpoint {checkpoint!r}: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadParameter(f"cannot load checkpoint {checkpoint!r}: {first}") from None
+    det = "no detector (boxes from the `boxes` topic)" if kwargs["detector"] is None else "its detector"
+    return est, f"estimator from checkpoint {checkpoint} ({det}; icp={kwargs['icp']}, tracking={kwargs['tracking']})"
+
+
+def checkpoint_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Node options → keyword arguments of ``Estimator.from_checkpoint``.
+
+    ``objects`` given as BOP ids restrict the estimator itself; names (or a mix) are
+    filtered after estimation (``outputs.select``), so the estimator keeps all objects.
+    ``use_boxes`` loads no detector: boxes come from the ``boxes`` topic.
+    """
+    objs = [str(o) for o in options.get("objects", []) if str(o)]
+    ids = [int(o) for o in objs] if objs and all(o.isdigit() for o in objs) else None
+    return {
+        "objects": ids,
+        "score_threshold": float(options.get("score_threshold", 0.5)),
+        "use_depth": bool(options.get("use_depth", False)),
+        "icp": bool(options.get("icp", False)),
+        "tracking": bool(options.get("tracking", False)),
+        "detector": None if options.get("use_boxes") else "auto",
+    }
+
+
+def object_names(estimator: Any) -> dict[int, str]:
+    """obj_id → name of the estimator's objects (``Estimator.objects``); empty for other estimators."""
+    objs = getattr(estimator, "objects", None)
+    if not isinstance(objs, dict):
+        return {}
+    return {int(oid): str(getattr(o, "name", "") or "") for oid, o in objs.items()}
+
+
+def mesh_resources(estimator: Any) -> dict[int, tuple[str, float]]:
+    """obj_id → (``file://`` URI of the model file, its scale to metres) for markers.
+
+    From ``Estimator.meshes`` (ObjectModels loaded from the training dataset's models);
+    empty when the estimator has no meshes, so the markers fall back to box lines.
+    """
+    from rigidpose.objects.units import UNIT_SCALE
+
+    out = {}
+    for oid, model in (getattr(estimator, "meshes", None) or {}).items():
+        src = getattr(model, "source_path", None)
+        if src is not None and Path(src).is_file():
+            out[int(oid)] = (Path(src).resolve().as_uri(), UNIT_SCALE.get(getattr(model, "units", "m"), 1.0))
+    return out

@@ -27,12 +27,14 @@ from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 from tf2_msgs.msg import TFMessage
-from vision_msgs.msg import Detection3DArray
+from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
 from rigidpose_ros.conversions import camera_info_to_camera, check_same_size, image_to_depth, image_to_rgb, rgb_to_image
 from rigidpose_ros.errors import BadParameter, MessageError
-from rigidpose_ros.estimator import load_estimator
+from rigidpose_ros.boxes import BoxCache, detections_to_boxes
+from rigidpose_ros.estimator import load_estimator, mesh_resources, object_names
+from rigidpose_ros.grasps import default_grasps_path, load_grasps
 from rigidpose_ros.health import Health, Throttle
 from rigidpose_ros.outputs import build_outputs, select
 from rigidpose_ros.overlay import draw_boxes
@@ -59,6 +61,10 @@ class PoseEstimatorNode(Node):
         self.estimator, self.estimator_note = load_estimator(self.cfg.estimator_options(), self.cfg.estimator_factory)
         (self.get_logger().info if self.estimator else self.get_logger().warn)(self.estimator_note)
         self.boxes = dict(getattr(self.estimator, "object_boxes", {}) or {})
+        self.names = object_names(self.estimator)
+        self.meshes = mesh_resources(self.estimator)
+        self.grasps = self._load_grasps()
+        self.box_cache = BoxCache()
         self._camera = None
         self._camera_lock = threading.Lock()
         self.pairer = StampPairer(int(self.cfg.depth_tolerance_s * 1e9), self.cfg.use_depth)
@@ -78,10 +84,24 @@ class PoseEstimatorNode(Node):
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data)
         if self.cfg.use_depth:
             self.create_subscription(Image, "depth", self._on_depth, qos_profile_sensor_data)
+        if self.cfg.use_boxes:
+            self.create_subscription(Detection2DArray, "boxes", self._on_boxes, reliable)
         self.create_timer(self.cfg.status_period_s, self._publish_status)
         self._publish_static_tf()
         self._worker = threading.Thread(target=self._work, name="rigidpose-estimator", daemon=True)
         self._worker.start()
+
+    def _load_grasps(self) -> dict:
+        """Grasp frames from the ``grasps`` parameter or ``<checkpoint folder>/grasps.yaml``."""
+        path = self.cfg.grasps or default_grasps_path(self.cfg.checkpoint)
+        if not path:
+            return {}
+        if not self.names:
+            raise BadParameter(f"grasps file {path} needs an estimator whose objects have ids and names (a checkpoint)")
+        grasps = load_grasps(path, self.names)
+        self.get_logger().info(f"grasp frames from {path}: " + ", ".join(
+            f"{self.names[o] or o}: {[n for n, _ in g]}" for o, g in grasps.items()))
+        return grasps
 
     def _declare_parameters(self) -> dict:
         """Declare every parameter; list parameters are declared by type, so that an
@@ -152,6 +172,19 @@ class PoseEstimatorNode(Node):
             return
         self._offer(self.pairer.add_depth(stamp_ns(msg.header), depth))
 
+    def _on_boxes(self, msg: Detection2DArray) -> None:
+        self.health.got("boxes")
+        try:
+            with self._camera_lock:
+                camera = self._camera
+            if camera is None:
+                raise MessageError("no valid camera_info received yet", "no_camera_info")
+            boxes = detections_to_boxes(msg, self.names, camera.width, camera.height)
+        except MessageError as exc:
+            self._reject("boxes", exc)
+            return
+        self.box_cache.put(stamp_ns(msg.header), boxes)
+
     def _offer(self, paired: Paired | None) -> None:
         if paired is not None:
             self.health.count("accepted")
@@ -183,8 +216,17 @@ class PoseEstimatorNode(Node):
         if self.estimator is None:
             return
         depth = frame.depth if self.cfg.use_depth else None
-        estimates = select(self.estimator.estimate(rgb, camera, depth), self.cfg.score_threshold, self.cfg.objects)
-        out = build_outputs(header, estimates, self.boxes)
+        if self.cfg.use_boxes:
+            tol = int(self.cfg.depth_tolerance_s * 1e9)
+            boxes = self.box_cache.wait_for(stamp_ns(header), tol, self.cfg.boxes_timeout_s)
+            if boxes is None:
+                self.health.count("no_boxes")
+                return
+            raw = self.estimator.estimate(rgb, camera, depth, boxes=boxes)
+        else:
+            raw = self.estimator.estimate(rgb, camera, depth)
+        estimates = select(raw, self.cfg.score_threshold, self.cfg.objects)
+        out = build_outputs(header, estimates, self.boxes, self.grasps, self.meshes)
         self.pub_det.publish(out.detections)
         self.pub_poses.publish(out.poses)
         self.pub_markers.publish(out.markers)
@@ -217,6 +259,7 @@ class PoseEstimatorNode(Node):
     def close(self) -> None:
         """Stop the worker (waits for the frame in progress, at most 5 s)."""
         self.slot.close()
+        self.box_cache.close()
         self._worker.join(timeout=5.0)
 
 

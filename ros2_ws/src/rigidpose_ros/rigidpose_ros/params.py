@@ -29,6 +29,10 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "depth_tolerance_s": (0.02, "largest |stamp(image) - stamp(depth)| for a pair, seconds"),
     "status_period_s": (1.0, "period of the JSON counters on ~/status, seconds"),
     "warn_period_s": (5.0, "each kind of malformed-message warning is logged at most once per period"),
+    "grasps": ("", "grasp-frames YAML (see grasps.py); empty: <checkpoint folder>/grasps.yaml when it exists"),
+    "use_boxes": (False, "estimate in the boxes of vision_msgs/Detection2DArray on `boxes` (external detector); "
+                          "the checkpoint's detector is not loaded"),
+    "boxes_timeout_s": (0.5, "with use_boxes: how long a frame waits for its boxes, seconds"),
     "estimator_factory": ("", "'module:callable' returning an estimator; for tests and other backends"),
 }
 LIST_PARAMETERS = {"objects": "string", "T_base_cam": "double"}
@@ -52,6 +56,9 @@ class NodeConfig:
     depth_tolerance_s: float = 0.02
     status_period_s: float = 1.0
     warn_period_s: float = 5.0
+    grasps: str = ""
+    use_boxes: bool = False
+    boxes_timeout_s: float = 0.5
     estimator_factory: str = ""
 
     def estimator_options(self) -> dict[str, Any]:
@@ -63,6 +70,7 @@ class NodeConfig:
             "use_depth": self.use_depth,
             "icp": self.icp,
             "tracking": self.tracking,
+            "use_boxes": self.use_boxes,
         }
 
 
@@ -78,7 +86,7 @@ def parse_config(values: dict[str, Any]) -> NodeConfig:
     v = {k: values.get(k, d) for k, (d, _) in PARAMETERS.items()}
     if not 0.0 <= float(v["score_threshold"]) <= 1.0:
         raise BadParameter(f"score_threshold must be in [0, 1], got {v['score_threshold']}")
-    for name in ("max_rate_hz", "depth_tolerance_s"):
+    for name in ("max_rate_hz", "depth_tolerance_s", "boxes_timeout_s"):
         if not float(v[name]) >= 0.0:
             raise BadParameter(f"{name} must be >= 0, got {v[name]}")
     for name in ("status_period_s", "warn_period_s"):
@@ -100,5 +108,6 @@ def parse_config(values: dict[str, Any]) -> NodeConfig:
         tracking=bool(v["tracking"]), publish_tf=bool(v["publish_tf"]), camera_frame=str(v["camera_frame"]),
         base_frame=str(v["base_frame"]), T_base_cam=T, max_rate_hz=float(v["max_rate_hz"]),
         depth_tolerance_s=float(v["depth_tolerance_s"]), status_period_s=float(v["status_period_s"]),
-        warn_period_s=float(v["warn_period_s"]), estimator_factory=str(v["estimator_factory"]),
+        warn_period_s=float(v["warn_period_s"]), grasps=str(v["grasps"]), use_boxes=bool(v["use_boxes"]),
+        boxes_timeout_s=float(v["boxes_timeout_s"]), estimator_factory=str(v["estimator_factory"]),
     )

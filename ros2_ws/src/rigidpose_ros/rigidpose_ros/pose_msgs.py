@@ -119,6 +119,22 @@ def box_marker(
     return m
 
 
+def mesh_marker(
+    pose: Pose, uri: str, scale: float, header: Header, ns: str, marker_id: int,
+    rgba: Sequence[float] = (0.1, 0.9, 0.2, 0.8),
+) -> Marker:
+    """A MESH_RESOURCE marker of the object's model file (``file://`` URI), posed by ``pose`` (T_cam_obj);
+    ``scale`` converts the file's units to metres (0.001 for BOP's millimetre PLYs)."""
+    m = Marker()
+    m.header, m.ns, m.id = header, ns, int(marker_id)
+    m.type, m.action = Marker.MESH_RESOURCE, Marker.ADD
+    m.pose = pose_to_msg(pose)
+    m.scale.x = m.scale.y = m.scale.z = float(scale)
+    m.color = ColorRGBA(r=float(rgba[0]), g=float(rgba[1]), b=float(rgba[2]), a=float(rgba[3]))
+    m.mesh_resource = uri
+    return m
+
+
 def delete_all_marker(header: Header) -> Marker:
     """A DELETEALL marker, sent first in each MarkerArray so that stale boxes disappear."""
     m = Marker()
