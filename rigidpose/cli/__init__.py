@@ -22,6 +22,7 @@ COMMANDS = (
     "rigidpose.cli.calibrate",
     "rigidpose.cli.synth",
     "rigidpose.cli.train",
+    "rigidpose.cli.predict",
 )
 
 

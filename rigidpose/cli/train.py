@@ -1,4 +1,4 @@
-"""``rigidpose train``: train the pose network on a BOP dataset (e.g. from ``rigidpose synth``)."""
+"""``rigidpose train``: train the pose network and the detector on a BOP dataset (e.g. from ``rigidpose synth``)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ def parse_duration(text: str) -> float:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
-        help="train the pose network on a BOP dataset",
+        help="train the pose network and the detector on a BOP dataset",
         description="Train PoseNet (keypoint heatmaps + offsets, mask, direct 6D pose) on crops of a BOP "
-        "dataset. Writes OUT/last.* and OUT/best.* (safetensors + JSON card), metrics.csv and training.png.",
+        "dataset, then the CenterNet detector on the downscaled whole images. Writes RUN/last.* and RUN/best.* "
+        "(safetensors + JSON card), metrics.csv and training.png for PoseNet, and the same files in RUN/detector/.",
     )
     p.add_argument("--data", required=True, metavar="DIR", help="BOP dataset folder")
     p.add_argument("--out", required=True, metavar="RUN", help="run folder for checkpoints and metrics")
@@ -34,6 +35,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="fraction of images held out (default 0.1)")
+    p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train the detector into RUN/detector (default yes)")
+    p.add_argument("--detector-share", type=float, default=0.25, metavar="F",
+                   help="the detector's share of --time-budget; PoseNet gets the rest (default 0.25)")
+    p.add_argument("--detector-epochs", type=int, default=None, metavar="E",
+                   help="the detector's epochs without a time budget (default: --epochs)")
+    p.add_argument("--detector-width", type=float, default=0.5, help="the detector's width multiplier (default 0.5)")
+    p.add_argument("--detector-input", type=int, default=256, metavar="PX",
+                   help="long image side at the detector's input (default 256)")
+    p.add_argument("--detector-batch", type=int, default=16, help="the detector's batch size (default 16)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
@@ -44,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rigidpose.errors import RigidposeError
+    from rigidpose.net.detector import CenterNetDetector
     from rigidpose.net.posenet import PoseNetConfig
     from rigidpose.net.train import TrainConfig, train
 
@@ -55,13 +67,21 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, out=args.out, objects=tuple(args.objects) if args.objects else None,
             splits=tuple(args.splits), width=args.width, input_size=args.input, epochs=epochs,
             time_budget_s=args.time_budget, batch_size=args.batch, lr=args.lr, val_fraction=args.val_fraction,
-            seed=args.seed,
+            seed=args.seed, detector=args.detector, detector_share=args.detector_share,
+            detector_epochs=args.detector_epochs, detector_width=args.detector_width,
+            detector_input=args.detector_input, detector_batch=args.detector_batch,
         )
         PoseNetConfig(width=args.width, input_size=args.input)  # validate early, with a clear message
+        if args.detector:
+            CenterNetDetector(1, args.detector_width, input_size=args.detector_input)
     except ValueError as exc:
         raise RigidposeError(str(exc)) from None
-    rows = train(cfg, resume=args.resume, progress=args.progress, device=args.device)
-    if rows:
-        last = rows[-1]
+    result = train(cfg, resume=args.resume, progress=args.progress, device=args.device)
+    if result.posenet:
+        last = result.posenet[-1]
         print(f"rigidpose train: {last['epoch']} epochs, val keypoint error {last['val_kp_px']:.2f} px -> {args.out}")
+    if result.detector:
+        last = result.detector[-1]
+        print(f"rigidpose train: detector {last['epoch']} epochs, val AP50 {last['val_ap50']:.3f} "
+              f"-> {args.out}/detector")
     return 0

@@ -52,3 +52,17 @@ def _refine_continuous(T_cam_obj: Pose, S: np.ndarray, symmetries: Symmetries, R
     c2 = np.trace(M @ K)
     phi = float(np.arctan2(c2, c1))
     return S @ sym.transform(phi)
+
+
+def transport_covariance(covariance: np.ndarray, T_before: Pose, T_after: Pose) -> np.ndarray:
+    """The ROS-order covariance (6, 6) of ``T_before`` re-expressed for ``T_after = T_before @ S``.
+
+    Both poses are the same physical estimate; only the object origin may move (a
+    symmetry with an offset). A rotation δθ about the old origin moves the new origin by
+    ``δθ × (t_after − t_before)``, so ``δt' = δt − [t_after − t_before]ₓ δθ``.
+    """
+    from rigidpose.geometry import skew
+
+    J = np.eye(6)
+    J[:3, 3:] = -skew(T_after.t - T_before.t)
+    return J @ np.asarray(covariance, dtype=np.float64) @ J.T

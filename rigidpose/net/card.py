@@ -27,6 +27,10 @@ from rigidpose.objects import ContinuousSymmetry, ModelInfo, Symmetries
 CARD_FORMAT = "rigidpose-model-card"
 CARD_VERSION = 1
 ARCHS = ("posenet", "centernet")
+#: What each architecture is for: the card's ``kind`` ("posenet": crops → keypoints and pose;
+#: "detector": full images → boxes). Cards written before ``kind`` existed get it from ``arch``.
+ARCH_KINDS = {"posenet": "posenet", "centernet": "detector"}
+KINDS = ("posenet", "detector")
 
 #: ImageNet statistics for RGB in [0, 1]: ``x = (rgb / 255 - mean) / std``.
 IMAGENET_NORMALISATION = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "scale": 1.0 / 255.0}
@@ -77,18 +81,26 @@ class CardObject:
         name: human-readable name.
         keypoints: (K, 3) keypoints in the object frame, metres (FPS points, centre last).
         info: diameter, bounding box and symmetries (metres).
+        pose_centre: (3,) the object-frame point whose position the direct pose head codes
+            (``centre_obj`` of :func:`rigidpose.net.pose_coding.decode_pose`), metres;
+            the origin for cards written before it was recorded.
     """
 
     obj_id: int
     name: str
     keypoints: NDArray[np.float64]
     info: ModelInfo
+    pose_centre: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
 
     def __post_init__(self) -> None:
         kp = np.asarray(self.keypoints, dtype=np.float64)
         if kp.ndim != 2 or kp.shape[1] != 3 or not np.all(np.isfinite(kp)):
             raise ValueError(f"keypoints must be a finite (K, 3) array, got shape {kp.shape}")
+        c = np.asarray(self.pose_centre, dtype=np.float64)
+        if c.shape != (3,) or not np.all(np.isfinite(c)):
+            raise ValueError(f"pose_centre must be a finite (3,) array, got shape {c.shape}")
         object.__setattr__(self, "keypoints", kp)
+        object.__setattr__(self, "pose_centre", c)
         object.__setattr__(self, "obj_id", int(self.obj_id))
 
     def to_json(self, prefer_bop: bool = True) -> dict:
@@ -96,12 +108,14 @@ class CardObject:
             "obj_id": self.obj_id,
             "name": self.name,
             "keypoints_m": self.keypoints.tolist(),
+            "pose_centre_m": self.pose_centre.tolist(),
             "info": info_to_json(self.info, prefer_bop=prefer_bop),
         }
 
     @classmethod
     def from_json(cls, d: dict) -> CardObject:
-        return cls(int(d["obj_id"]), str(d["name"]), np.asarray(d["keypoints_m"]), info_from_json(d["info"]))
+        return cls(int(d["obj_id"]), str(d["name"]), np.asarray(d["keypoints_m"]), info_from_json(d["info"]),
+                   np.asarray(d.get("pose_centre_m", [0.0, 0.0, 0.0])))
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +123,8 @@ class ModelCard:
     """Everything about a checkpoint except its weights.
 
     Attributes:
-        arch: ``"posenet"`` or ``"centernet"``.
+        arch: ``"posenet"`` or ``"centernet"``; :attr:`kind` (``"posenet"`` / ``"detector"``)
+            follows from it.
         config: architecture config (``PoseNetConfig.to_dict()``, or the detector's kwargs).
         objects: the objects, in the order of the network's object (or class) index.
         normalisation: ``mean``/``std`` (RGB, after ``scale``) of the input images.
@@ -138,6 +153,11 @@ class ModelCard:
         object.__setattr__(self, "objects", objs)
 
     @property
+    def kind(self) -> str:
+        """``"posenet"`` or ``"detector"`` (follows from ``arch``; stored in the JSON as ``kind``)."""
+        return ARCH_KINDS[self.arch]
+
+    @property
     def obj_ids(self) -> list[int]:
         return [o.obj_id for o in self.objects]
 
@@ -155,6 +175,7 @@ class ModelCard:
         return {
             "format": CARD_FORMAT,
             "format_version": self.format_version,
+            "kind": self.kind,
             "arch": self.arch,
             "config": self.config,
             "objects": [o.to_json(prefer_bop) for o in self.objects],
@@ -171,6 +192,9 @@ class ModelCard:
         version = d.get("format_version")
         if version != CARD_VERSION:
             raise RigidposeError(f"{source} has card format version {version}; this rigidpose reads {CARD_VERSION}")
+        kind = d.get("kind")  # absent in cards written before it existed: follows from arch
+        if kind is not None and (kind not in KINDS or ARCH_KINDS.get(d.get("arch")) != kind):
+            raise RigidposeError(f"{source} has kind {kind!r}, which does not match its arch {d.get('arch')!r}")
         try:
             return cls(
                 arch=d["arch"],

@@ -32,7 +32,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from rigidpose.errors import RigidposeError
-from rigidpose.net.card import ModelCard
+from rigidpose.net.card import KINDS, ModelCard
 
 TRAIN_STATE_FORMAT = "rigidpose-train-state-1"
 
@@ -137,15 +137,28 @@ class LoadedModel:
 
 
 def load_checkpoint(
-    path: str | os.PathLike, objects: list[int] | None = None, *, device: str | torch.device = "cpu"
+    path: str | os.PathLike,
+    objects: list[int] | None = None,
+    *,
+    device: str | torch.device = "cpu",
+    kind: str | None = None,
 ) -> LoadedModel:
     """Load a checkpoint without unpickling; check the card, the weights and the objects.
 
+    ``kind`` (``"posenet"`` or ``"detector"``), when given, is the kind of network the
+    caller expects; a checkpoint of the other kind is refused.
+
     Raises ``RigidposeError`` for a missing or corrupt file, a missing or invalid card,
-    weights that do not belong to the card, and requested ``objects`` the card lacks.
+    a checkpoint of the wrong kind, weights that do not belong to the card, and requested
+    ``objects`` the card lacks.
     """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     weights_path, card_path, _ = checkpoint_paths(path)
     card = load_card(path)
+    if kind is not None and card.kind != kind:
+        hint = " (a run folder keeps the detector in RUN/detector/)" if kind == "detector" else ""
+        raise RigidposeError(f"checkpoint {weights_path} is a {card.kind} network, not a {kind}{hint}")
     missing_objs = [o for o in (objects or []) if o not in card.obj_ids]
     if missing_objs:
         raise RigidposeError(

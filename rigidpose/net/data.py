@@ -5,9 +5,12 @@ zoom-in jitter when training), warped with ``Camera.crop_affine`` and carrying
 ``Camera.cropped``; then augmentation and every target of :func:`posenet_loss`.
 Keypoint targets use the symmetry-canonicalised pose; the rotation target is the
 (allocentric) GT rotation, and ``sym_rots`` lets the loss take the minimum over symmetries.
+The pose code is about the object's :func:`~rigidpose.net.pose_coding.pose_centre`
+(symmetry-invariant), recorded in the model card as ``pose_centre``.
 
 Besides the targets, a sample carries ``kp_uv`` (K, 2) crop pixels, the crop camera's
-``K`` (3, 3) and the crop ``box`` (4,) x, y, side, side in image pixels.
+``K`` (3, 3), the crop ``box`` (4,) x, y, side, side in image pixels and the object's
+``diameter`` (m).
 
 Randomness: sample ``i`` in epoch ``e`` draws from ``default_rng([seed, e, i])``, so a
 run is reproducible whatever the worker count and order.
@@ -30,7 +33,7 @@ from rigidpose.geometry import sixd_to_matrix
 from rigidpose.net.augment import AugmentConfig, augment
 from rigidpose.net.card import IMAGENET_NORMALISATION
 from rigidpose.net.crops import ZoomIn, downsample_mask, warp_crop
-from rigidpose.net.pose_coding import encode_pose
+from rigidpose.net.pose_coding import encode_pose, pose_centre
 from rigidpose.net.posenet import OUTPUT_STRIDE
 from rigidpose.net.symmetry import canonicalise_pose, symmetry_table
 from rigidpose.net.targets import keypoint_targets
@@ -108,7 +111,26 @@ def normalise(rgb: NDArray[np.uint8], norm: Mapping) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
 
 
-class PoseCropDataset(torch.utils.data.Dataset):
+class SeededSamples(torch.utils.data.Dataset):
+    """Base of the training datasets: a BOP dataset, the objects (in the network's order), the
+    augmentation (``None`` for evaluation), background images, and per-sample randomness
+    ``default_rng([seed, epoch, i])`` (:meth:`sample_rng`; select the epoch with :meth:`set_epoch`)."""
+
+    def __init__(self, bop: BopDataset, obj_ids: Sequence[int], augment_config: AugmentConfig | None, seed: int,
+                 backgrounds: Sequence[NDArray[np.uint8]]) -> None:
+        self.bop, self.obj_ids = bop, [int(o) for o in obj_ids]
+        self.augment_config, self.seed, self.backgrounds = augment_config, int(seed), list(backgrounds)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random stream of ``epoch`` (call before each epoch)."""
+        self.epoch = int(epoch)
+
+    def sample_rng(self, i: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, i])
+
+
+class PoseCropDataset(SeededSamples):
     """Crops and targets of the instances of ``obj_ids`` in a BOP dataset.
 
     Args:
@@ -134,9 +156,8 @@ class PoseCropDataset(torch.utils.data.Dataset):
         seed: int = 0,
         backgrounds: Sequence[NDArray[np.uint8]] = (),
     ) -> None:
-        self.bop, self.obj_ids = bop, [int(o) for o in obj_ids]
+        super().__init__(bop, obj_ids, augment_config, seed, backgrounds)
         self.config = config or CropConfig()
-        self.augment_config, self.seed, self.backgrounds = augment_config, int(seed), list(backgrounds)
         self.refs = index_instances(bop, splits, self.obj_ids, self.config.min_visib_fract)
         infos = bop.models_info
         absent = [o for o in self.obj_ids if o not in infos]
@@ -149,7 +170,7 @@ class PoseCropDataset(torch.utils.data.Dataset):
         if len({k.shape[0] for k in self.keypoints.values()}) != 1:
             raise ValueError("all objects need the same number of keypoints")
         self.sym_table = symmetry_table([self.infos[o].symmetries for o in self.obj_ids])
-        self.epoch = 0
+        self.centres = {o: pose_centre(self.infos[o]) for o in self.obj_ids}
 
     def subset(self, indices: Sequence[int], augment_config: AugmentConfig | None) -> PoseCropDataset:
         """The same dataset restricted to ``refs[indices]``, with its own augmentation."""
@@ -158,10 +179,6 @@ class PoseCropDataset(torch.utils.data.Dataset):
         out.augment_config = augment_config
         return out
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the random stream of ``epoch`` (call before each epoch)."""
-        self.epoch = int(epoch)
-
     def __len__(self) -> int:
         return len(self.refs)
 
@@ -169,7 +186,7 @@ class PoseCropDataset(torch.utils.data.Dataset):
         ref = self.refs[i]
         cfg, S = self.config, self.config.input_size
         train = self.augment_config is not None
-        rng = np.random.default_rng([self.seed, self.epoch, i])
+        rng = self.sample_rng(i)
         bop = self.bop
         camera = bop.image_camera(ref.split, ref.scene_id, ref.im_id).camera
         T = bop.gt(ref.split, ref.scene_id)[ref.im_id][ref.inst].pose
@@ -183,11 +200,12 @@ class PoseCropDataset(torch.utils.data.Dataset):
             rgb = augment(rgb, mask > 0, self.augment_config, rng, self.backgrounds)
         obj_index = self.obj_ids.index(ref.obj_id)
         sym = self.infos[ref.obj_id].symmetries
-        T_canon = canonicalise_pose(T, sym, allocentric=cfg.allocentric)
+        centre = self.centres[ref.obj_id]
+        T_canon = canonicalise_pose(T, sym, allocentric=cfg.allocentric, centre_obj=centre)
         uv = crop_cam.project(T_canon.transform(self.keypoints[ref.obj_id]))
         h = S // OUTPUT_STRIDE
         kp = keypoint_targets(uv, (h, h), OUTPUT_STRIDE, cfg.sigma)
-        code = encode_pose(T, crop_cam, self.infos[ref.obj_id].diameter, allocentric=cfg.allocentric)
+        code = encode_pose(T, crop_cam, self.infos[ref.obj_id].diameter, centre_obj=centre, allocentric=cfg.allocentric)
         return {
             "image": normalise(rgb, cfg.normalisation),
             "obj_index": torch.tensor(obj_index),
@@ -201,5 +219,6 @@ class PoseCropDataset(torch.utils.data.Dataset):
             "trans": torch.from_numpy(code.trans.astype(np.float32)),
             "sym_rots": self.sym_table[obj_index],
             "K": torch.from_numpy(crop_cam.K.astype(np.float32)),
+            "diameter": torch.tensor(self.infos[ref.obj_id].diameter, dtype=torch.float32),
             "box": torch.from_numpy(box.astype(np.float32)),
         }

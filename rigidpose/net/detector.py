@@ -27,13 +27,22 @@ DETECTOR_STRIDE = 4
 class CenterNetDetector(nn.Module):
     """``forward(image (B, 3, H, W), H and W multiples of 32)`` → dict of
     ``heatmap`` (B, C, H/4, W/4) logits, ``size`` (B, 2, H/4, W/4) in cells and
-    ``offset`` (B, 2, H/4, W/4) in cells."""
+    ``offset`` (B, 2, H/4, W/4) in cells.
 
-    def __init__(self, num_classes: int, width: float = 0.5, decoder_channels: int | None = None) -> None:
+    ``input_size`` is the long image side, in pixels, the detector is trained and meant to
+    run at (see :func:`rigidpose.net.detector_data.letterbox`); it only travels in the
+    config (the model card), ``forward`` accepts any multiple of 32.
+    """
+
+    def __init__(
+        self, num_classes: int, width: float = 0.5, decoder_channels: int | None = None, input_size: int = 256
+    ) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError("num_classes must be at least 1")
-        self.num_classes = num_classes
+        if not 64 <= input_size <= 2048:
+            raise ValueError(f"detector input size must be in 64-2048 pixels (long side), got {input_size}")
+        self.num_classes, self.input_size = num_classes, int(input_size)
         c = decoder_channels or make_divisible(128 * width)
         self.backbone = MobileNetV2Backbone(width)
         self.decoder = UpsampleDecoder(self.backbone.channels, c)

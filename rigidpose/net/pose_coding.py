@@ -17,8 +17,12 @@ A pose ``T_cam_obj`` seen in a crop with intrinsics ``crop_camera`` (from
   resized to, and it stays near a constant when crops are sized to the object
   ("dynamic zoom-in"), like GDR-Net's scale-invariant translation (SITE).
 
-"Centre" is the point ``centre_obj`` (object frame, metres; default the origin). Decoding
-is the exact inverse: ``decode_pose(*encode_pose(T, cam, d), cam, d) == T``.
+"Centre" is the point ``centre_obj`` (object frame, metres; default the origin). Training
+uses :func:`pose_centre`, the object's bounding-box centre averaged over its symmetry
+group: a point every symmetry maps onto itself, so all symmetry-equivalent poses
+``T @ S`` put it at the same place in the camera and share one translation target and one
+viewing ray (the origin of a mesh, e.g. a YCB bottle's base, generally moves under its
+symmetries). Decoding is the exact inverse: ``decode_pose(*encode_pose(T, cam, d), cam, d) == T``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rigidpose.geometry import Camera, Pose, matrix_to_6d, sixd_to_matrix
+from rigidpose.objects import ModelInfo
+
+#: Discretisation step (rad) of continuous symmetries when averaging the centre over them.
+CENTRE_SYM_STEP = 0.1
 
 F64 = NDArray[np.float64]
 
@@ -39,6 +47,20 @@ class PoseCode:
 
     rot6d: F64
     trans: F64
+
+
+def pose_centre(info: ModelInfo) -> F64:
+    """(3,) the point the direct pose head codes, object frame, metres.
+
+    The bounding-box centre ``min_xyz + size_xyz / 2`` averaged over the symmetry
+    transforms ``S`` of ``info.symmetries`` (``mean_s S_s(c)``): fixed by every discrete
+    symmetry exactly and by continuous ones to the discretisation (on the axis).
+    """
+    c = np.asarray(info.min_xyz, dtype=np.float64) + np.asarray(info.size_xyz, dtype=np.float64) / 2
+    if not info.symmetries.is_symmetric:
+        return c
+    Ts = info.symmetries.transforms(CENTRE_SYM_STEP)
+    return (Ts[:, :3, :3] @ c + Ts[:, :3, 3]).mean(axis=0)
 
 
 def view_rotation(t: ArrayLike) -> F64:

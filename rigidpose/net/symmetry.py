@@ -54,17 +54,19 @@ def canonical_symmetry(
     *,
     allocentric: bool = True,
     max_step: float = BOP_MAX_SYM_DISC_STEP,
+    centre_obj: ArrayLike = (0.0, 0.0, 0.0),
 ) -> NDArray[np.float64]:
     """The symmetry transform ``S`` (4, 4) making ``T_cam_obj @ S`` closest to the reference.
 
     With ``allocentric=True`` the comparison uses the allocentric rotation
-    ``R_view^T R`` (see :mod:`rigidpose.net.pose_coding`), so that the choice depends on
-    how the object looks in its crop, not on where the crop is in the image.
+    ``R_view^T R`` (see :mod:`rigidpose.net.pose_coding`; the view ray goes through
+    ``centre_obj``), so that the choice depends on how the object looks in its crop, not
+    on where the crop is in the image.
     """
     R_ref = np.eye(3) if R_ref is None else np.asarray(R_ref, dtype=np.float64)
     if not sym.is_symmetric:
         return np.eye(4)
-    R = view_rotation(T_cam_obj.t).T @ T_cam_obj.R if allocentric else T_cam_obj.R
+    R = view_rotation(T_cam_obj.transform(centre_obj)).T @ T_cam_obj.R if allocentric else T_cam_obj.R
     return sym.closest(R_ref, R, max_step)
 
 
@@ -75,7 +77,8 @@ def canonicalise_pose(
     *,
     allocentric: bool = True,
     max_step: float = BOP_MAX_SYM_DISC_STEP,
+    centre_obj: ArrayLike = (0.0, 0.0, 0.0),
 ) -> Pose:
     """The symmetry-equivalent pose ``T_cam_obj @ S`` used for keypoint targets."""
-    S = canonical_symmetry(T_cam_obj, sym, R_ref, allocentric=allocentric, max_step=max_step)
+    S = canonical_symmetry(T_cam_obj, sym, R_ref, allocentric=allocentric, max_step=max_step, centre_obj=centre_obj)
     return T_cam_obj @ Pose.from_matrix(S, T_cam_obj.child, T_cam_obj.child)

@@ -32,7 +32,8 @@ def make_card(cfg: PoseNetConfig = CFG) -> ModelCard:
     flip[:3, 3] = [0.0, 0.0, 0.002]
     objs = (
         CardObject(3, "mug", np.arange(12.0).reshape(4, 3) / 100,
-                   ModelInfo(0.12, [-0.05, -0.05, -0.04], [0.1, 0.1, 0.08], Symmetries(flip[None]))),
+                   ModelInfo(0.12, [-0.05, -0.05, -0.04], [0.1, 0.1, 0.08], Symmetries(flip[None])),
+                   pose_centre=[0.0, 0.0, 0.001]),
         CardObject(7, "can", np.ones((4, 3)) * 0.01,
                    ModelInfo(0.2, [-0.03, -0.03, -0.09], [0.06, 0.06, 0.18],
                              Symmetries(continuous=(ContinuousSymmetry([0, 0, 1.0], [0, 0, 0.001]),)))),
@@ -62,6 +63,8 @@ def test_round_trip(saved, tmp_path):
     card = loaded.card
     assert card.obj_ids == [3, 7] and [o.name for o in card.objects] == ["mug", "can"]
     np.testing.assert_allclose(card.objects[0].keypoints, np.arange(12.0).reshape(4, 3) / 100)
+    np.testing.assert_allclose(card.objects[0].pose_centre, [0.0, 0.0, 0.001])
+    np.testing.assert_allclose(card.objects[1].pose_centre, np.zeros(3))  # default: the origin
     assert card.config == CFG.to_dict() and card.training["lr"] == 1e-3
     assert card.objects[0].info.symmetries.discrete.shape == (1, 4, 4)
     np.testing.assert_allclose(card.objects[0].info.symmetries.discrete[0, :3, 3], [0, 0, 0.002], atol=1e-12)

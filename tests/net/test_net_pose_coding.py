@@ -98,3 +98,54 @@ def test_bad_inputs():
         decode_pose([1, 0, 0, 0, 1, 0], [0, 0, -0.5], crop, DIAMETER)
     with pytest.raises(ValueError, match="diameter"):
         encode_pose(Pose(np.eye(3), [0, 0, 1.0]), crop, 0.0)
+
+
+def test_pose_centre_is_fixed_by_the_symmetries_and_gives_one_translation_target():
+    """The coded point does not move under the symmetries, so T and T @ S share the translation
+    code and the allocentric rotation up to S; the mesh origin (off the axis) would not."""
+    from rigidpose.geometry import Camera, Pose
+    from rigidpose.net.pose_coding import encode_pose, pose_centre, view_rotation
+    from rigidpose.objects import ContinuousSymmetry, ModelInfo, Symmetries
+
+    S = np.eye(4)
+    S[:3, :3] = np.diag([-1.0, -1.0, 1.0])
+    S[:3, 3] = [-0.03, -0.05, 0.0]  # 180° about the z axis through (-0.015, -0.025)
+    info = ModelInfo(0.2, [-0.065, -0.06, -0.003], [0.1, 0.07, 0.19], Symmetries(S[None]))
+    c = pose_centre(info)
+    np.testing.assert_allclose(c, [-0.015, -0.025, 0.092], atol=1e-12)
+    np.testing.assert_allclose(S[:3, :3] @ c + S[:3, 3], c, atol=1e-12)
+    cam = Camera(np.array([[300.0, 0, 63.5], [0, 300.0, 63.5], [0, 0, 1]]), 128, 128)
+    T = Pose(_rotation_about([0.3, -0.5, 0.8], 1.1), [0.05, -0.02, 0.6])
+    T_S = T @ Pose.from_matrix(S)
+    a, b = encode_pose(T, cam, 0.2, centre_obj=c), encode_pose(T_S, cam, 0.2, centre_obj=c)
+    np.testing.assert_allclose(a.trans, b.trans, atol=1e-12)
+    R_a = view_rotation(T.transform(c)).T @ T.R
+    np.testing.assert_allclose(R_a @ S[:3, :3], view_rotation(T_S.transform(c)).T @ T_S.R, atol=1e-12)
+    o, o_S = encode_pose(T, cam, 0.2), encode_pose(T_S, cam, 0.2)  # about the origin: two targets
+    assert np.abs(o.trans - o_S.trans).max() > 0.05
+    # a continuous symmetry: the centre lands on the axis
+    cont = ModelInfo(0.1, [0.0, 0.0, 0.0], [0.06, 0.06, 0.1],
+                     Symmetries(continuous=(ContinuousSymmetry([0, 0, 1.0], [0.01, 0.02, 0.0]),)))
+    np.testing.assert_allclose(pose_centre(cont)[:2], [0.01, 0.02], atol=1e-9)
+
+
+def _rotation_about(axis, angle):
+    import cv2
+
+    v = np.asarray(axis, float)
+    return cv2.Rodrigues(v / np.linalg.norm(v) * angle)[0]
+
+
+def test_torch_decode_centre_matches_numpy_decode():
+    import torch
+
+    from rigidpose.geometry import Camera, Pose
+    from rigidpose.net.pose_coding import encode_pose
+    from rigidpose.net.train import decode_centre
+
+    cam = Camera(np.array([[310.0, 0, 60.2], [0, 305.0, 66.9], [0, 0, 1]]), 128, 128)
+    c = np.array([0.01, -0.02, 0.05])
+    T = Pose(_rotation_about([1.0, 2.0, -0.5], 2.0), [0.04, 0.03, 0.7])
+    code = encode_pose(T, cam, 0.15, centre_obj=c)
+    got = decode_centre(torch.tensor(code.trans[None]), torch.tensor(cam.K[None]), 128, torch.tensor([0.15]))
+    np.testing.assert_allclose(got[0].numpy(), T.transform(c), atol=1e-9)

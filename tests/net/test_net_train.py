@@ -21,7 +21,7 @@ def data(tmp_path_factory):
 
 def config(data, out, **kw) -> TrainConfig:
     base = dict(data=str(data), out=str(out), width=0.25, input_size=96, num_fps_keypoints=3, epochs=2,
-                batch_size=4, val_fraction=0.34, augment=AugmentConfig(p_erase=0.0))
+                batch_size=4, val_fraction=0.34, augment=AugmentConfig(p_erase=0.0), detector=False)
     return TrainConfig(**{**base, **kw})
 
 
@@ -36,13 +36,14 @@ def test_lr_schedule():
 def straight(data, tmp_path_factory):
     """A 2-epoch run without interruption: (its folder, its metric rows)."""
     out = tmp_path_factory.mktemp("straight")
-    return out, train(config(data, out), progress=False)
+    return out, train(config(data, out), progress=False).posenet
 
 
 def test_train_writes_metrics_and_loadable_checkpoints(straight):
     run, rows = straight
     assert [r["epoch"] for r in rows] == [1, 2]
     assert all(r["val_kp_px"] >= 0 and r["train_loss"] > 0 for r in rows)
+    assert all(0 <= r["val_rot_deg"] <= 180 and r["val_trans_mm"] >= 0 for r in rows)
     with open(run / "metrics.csv") as f:
         assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2]
     assert (run / "training.png").stat().st_size > 1000
@@ -59,7 +60,7 @@ def test_killed_run_resumes_exactly(data, straight, tmp_path):
     killed = config(data, tmp_path / "b")
     train(killed, progress=False, stop_after=1)
     assert len(list(csv.DictReader(open(tmp_path / "b" / "metrics.csv")))) == 1
-    rows = train(killed, progress=False, resume=True)
+    rows = train(killed, progress=False, resume=True).posenet
     assert [r["epoch"] for r in rows] == [1, 2]
     assert [r["train_loss"] for r in rows] == [r["train_loss"] for r in straight[1]]
     a = load_checkpoint(straight[0] / "last").model.state_dict()
@@ -81,8 +82,11 @@ def test_cli_train_and_errors(data, tmp_path, capsys):
     out = tmp_path / "cli"
     args = ["train", "--data", str(data), "--out", str(out), "--width", "0.25", "--input", "96", "--epochs", "1",
             "--batch", "4", "--val-fraction", "0.34", "--no-progress"]
-    assert main(args) == 0
+    assert main([*args, "--no-detector"]) == 0
     assert "1 epochs" in capsys.readouterr().out and (out / "last.safetensors").exists()
+    assert not (out / "detector").exists()
+    assert main([*args, "--detector-share", "1.5"]) == 1
+    assert "share of the time budget" in capsys.readouterr().err
     assert main([*args[:-1], "--objects", "7", "--no-progress"]) == 1
     assert "no object(s) [7]" in capsys.readouterr().err
     assert main([*args[:5], "--width", "2.0", "--no-progress"]) == 1
@@ -113,7 +117,8 @@ def test_ddp_two_cpu_processes_on_gloo(data, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "rigidpose",
            "train", "--data", str(data), "--out", str(out), "--width", "0.25", "--input", "96", "--epochs", "2",
-           "--batch", "2", "--val-fraction", "0.34", "--no-progress"]
+           "--batch", "2", "--val-fraction", "0.34", "--no-progress", "--detector-epochs", "1",
+           "--detector-width", "0.25", "--detector-input", "128", "--detector-batch", "2"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.count("rigidpose train: 2 epochs") == 1  # only rank 0 reports
@@ -122,3 +127,5 @@ def test_ddp_two_cpu_processes_on_gloo(data, tmp_path):
     # 8 training instances (4 images held in) shared by 2 ranks at 2 per batch: 2 steps per epoch each
     assert [int(r["epoch"]) for r in rows] == [1, 2] and [int(r["step"]) for r in rows] == [2, 4]
     assert load_checkpoint(out / "last").card.training["epoch"] == 2
+    assert res.stdout.count("rigidpose train: detector 1 epochs") == 1
+    assert load_checkpoint(out / "detector" / "last", kind="detector").card.training["epoch"] == 1

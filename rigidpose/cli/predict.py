@@ -1,0 +1,71 @@
+"""``rigidpose predict``: estimate poses in images, a video or a BOP split; write a BOP results CSV and overlays."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "predict", help="estimate object poses in images, a video or a BOP dataset split",
+        description="Run the estimator (detector, pose network, PnP, ICP with depth, optional tracking) and write "
+        "a BOP results CSV (t in mm, time per image in s) and, with --overlay, overlay images (and a video).")
+    p.add_argument("--checkpoint", required=True, metavar="RUN", help="run folder (RUN/best.*, RUN/detector/best.*) or checkpoint")
+    p.add_argument("--camera", metavar="YAML", help="ROS camera_info YAML or BOP camera.json (default for --dataset: its cameras)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--image", nargs="+", metavar="PATH", help="image files")
+    src.add_argument("--video", metavar="FILE", help="a video file (frames are im_id 0, 1, ...)")
+    src.add_argument("--dataset", metavar="DIR", help="a BOP dataset (with --split)")
+    p.add_argument("--split", default="test", help="split of --dataset (default test)")
+    p.add_argument("--depth", nargs="*", metavar="PATH",
+                   help="depth PNGs for --image (uint16, see --depth-scale); with --dataset, no paths: use its depth")
+    p.add_argument("--depth-scale", type=float, default=1.0, help="millimetres per depth PNG unit (default 1.0)")
+    p.add_argument("--icp", action=argparse.BooleanOptionalAction, default=True, help="refine with ICP when depth is given")
+    p.add_argument("--track", action=argparse.BooleanOptionalAction, default=False, help="track over frames")
+    p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
+                   help="--no-detector: estimate in the GT boxes of --dataset instead (evaluation of the pose stage only)")
+    p.add_argument("--models", metavar="DIR", help="BOP models folder for ICP/overlays (default: the training data's)")
+    p.add_argument("--objects", type=int, nargs="+", metavar="ID", help="objects to estimate (default: all)")
+    p.add_argument("--fusion", choices=["fused", "keypoints", "direct"], default="fused", help="RGB pose stage")
+    p.add_argument("--score-threshold", type=float, default=0.3, help="minimum score (default 0.3)")
+    p.add_argument("--out", required=True, metavar="CSV", help="BOP results CSV")
+    p.add_argument("--overlay", metavar="OUTDIR", help="write overlay images (and overlay.mp4 for --video) here")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="show a progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from rigidpose.bop.results import ResultRow, write_results_csv
+    from rigidpose.cli.predict_io import OverlaySink, frames, load_camera
+    from rigidpose.errors import RigidposeError
+    from rigidpose.estimate import Estimator
+
+    if args.dataset is None and args.camera is None:
+        raise RigidposeError("--camera is required with --image and --video")
+    if not args.detector and args.dataset is None:
+        raise RigidposeError("--no-detector needs --dataset (its GT boxes stand in for the detector)")
+    camera = load_camera(args.camera) if args.camera else None
+    use_depth = args.depth is not None
+    est = Estimator.from_checkpoint(
+        args.checkpoint, objects=args.objects, score_threshold=args.score_threshold, use_depth=use_depth,
+        icp=args.icp, tracking=args.track, detector="auto" if args.detector else None,
+        models=args.models or "auto", fusion=args.fusion)
+    sink = OverlaySink(args.overlay, est, video=args.video is not None) if args.overlay else None
+    rows: list[ResultRow] = []
+    try:
+        for f in tqdm(frames(args, camera), desc="predict", disable=not args.progress, unit="img"):
+            ests = est.estimate(f.rgb, f.camera, f.depth, boxes=f.boxes)
+            seconds = est.timings["total"] / 1000.0
+            rows.extend(ResultRow(f.scene_id, f.im_id, e, seconds) for e in ests)
+            if sink is not None:
+                sink.add(f, ests)
+    finally:
+        if sink is not None:
+            sink.close()
+    write_results_csv(args.out, rows)
+    ms = est.mean_timings()
+    print(f"rigidpose predict: {est.frames} images, {len(rows)} estimates -> {args.out}; ms per image: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in ms.items()))
+    return 0

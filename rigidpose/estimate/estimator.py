@@ -1,0 +1,243 @@
+""":class:`Estimator`: from an RGB image (+ depth) and a camera to a list of ``PoseEstimate``.
+
+Stages, one module each: detection (:mod:`.detect`), crops through PoseNet
+(:mod:`.crop_predict`), PnP / direct-pose fusion (:mod:`.fuse`), ICP when depth is given
+(:mod:`.icp`), and a stable frame for symmetric objects (:mod:`.symmetry`). Each frame's
+per-stage wall time in milliseconds is kept in :attr:`Estimator.timings`, and running
+sums in :attr:`Estimator.timing_totals` for benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rigidpose.errors import RigidposeError
+from rigidpose.estimate.crop_predict import CropOutput, CropRequest, CropStage
+from rigidpose.estimate.fuse import FuseConfig, FusedPose, fuse_hypotheses
+from rigidpose.estimate.icp import IcpConfig, refine_icp
+from rigidpose.estimate.icp import _roi as object_roi
+from rigidpose.estimate.inputs import check_depth, check_rgb
+from rigidpose.estimate.symmetry import stable_pose, transport_covariance
+from rigidpose.geometry import Camera, Pose, PoseEstimate
+from rigidpose.net.card import CardObject
+
+STAGES = ("detect", "crop", "pnp", "icp", "total")
+
+
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """One instance measured in one frame: the estimate plus what the tracker needs.
+
+    Attributes:
+        estimate: the output value.
+        reprojection_px: weighted RMS keypoint reprojection error of the RGB pose, pixels.
+        source: "pnp", "direct" or "fused" (the RGB stage), plus "+icp" when ICP was accepted.
+    """
+
+    estimate: PoseEstimate
+    reprojection_px: float
+    source: str
+
+
+class Estimator:
+    """The estimation pipeline (construct with :meth:`from_checkpoint`).
+
+    Args:
+        crop: the PoseNet stage. detect: the detector stage, or None (then boxes must be given).
+        objects: obj_id → card object (keypoints, diameter, symmetries) of the estimated objects.
+        meshes: obj_id → ObjectModel, needed for ICP and the visible fraction; None without.
+        score_threshold: estimates scoring less are dropped (score = box score × mean keypoint confidence).
+        use_depth / icp: refine with ICP when a depth image is given.
+        tracking: ``estimate`` goes through a :class:`~rigidpose.estimate.tracker.Tracker`.
+    """
+
+    def __init__(self, crop, detect, objects: Mapping[int, CardObject], meshes: Mapping[int, object] | None = None,
+                 *, score_threshold: float = 0.3, use_depth: bool = True, icp: bool = True, tracking: bool = False,
+                 fuse: FuseConfig = FuseConfig(), icp_config: IcpConfig = IcpConfig()) -> None:
+        self.crop, self.detector, self.objects = crop, detect, dict(objects)
+        self.meshes = dict(meshes) if meshes is not None else None
+        self.score_threshold, self.use_depth, self.icp = float(score_threshold), bool(use_depth), bool(icp)
+        self.fuse_config, self.icp_config = fuse, icp_config
+        self._casters: dict[int, object] = {}
+        self.timings: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.timing_totals: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.frames = 0
+        self.tracker = None
+        if tracking:
+            from rigidpose.estimate.tracker import Tracker
+
+            self.tracker = Tracker(self)
+
+    # --- construction -------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, backend: str = "torch", objects: Sequence[int] | None = None,
+                        score_threshold: float = 0.3, use_depth: bool = True, icp: bool = True,
+                        tracking: bool = False, *, detector: str | Path | None = "auto",
+                        models: str | Path | Mapping | None = "auto", fusion: str = "fused",
+                        detector_input: int | None = None, device: str = "cpu") -> Estimator:
+        """Load a run folder (``RUN/best.*`` and ``RUN/detector/best.*``) or a checkpoint path.
+
+        ``detector=None`` loads no detector: :meth:`estimate` then needs ``boxes``.
+        ``models`` locates the meshes (see :func:`rigidpose.estimate.models.load_meshes`);
+        they are required when ``icp`` and ``use_depth`` are on.
+        """
+        from rigidpose.estimate.detect import DetectStage
+        from rigidpose.estimate.models import load_meshes, resolve_detector, resolve_posenet
+        from rigidpose.net.checkpoint import load_checkpoint
+
+        if backend != "torch":
+            raise RigidposeError(f"backend {backend!r} is not available; only 'torch' is implemented")
+        ids = [int(o) for o in objects] if objects else None
+        pose_path = resolve_posenet(path)
+        pose_net = load_checkpoint(pose_path, ids, device=device)
+        if pose_net.card.arch != "posenet":
+            raise RigidposeError(f"{pose_path} holds a {pose_net.card.arch!r} network, not the pose network")
+        ids = ids or pose_net.card.obj_ids
+        det = None
+        det_path = resolve_detector(pose_path, detector)
+        if det_path is not None:
+            loaded = load_checkpoint(det_path, device=device)
+            missing = [o for o in ids if o not in loaded.card.obj_ids]
+            if missing:
+                raise RigidposeError(f"detector {det_path} was trained for objects {loaded.card.obj_ids}, not for {missing}")
+            det = DetectStage(loaded.model, loaded.card, ids, input_long_side=detector_input,
+                              score_threshold=score_threshold)
+        cards = {o.obj_id: o for o in pose_net.card.objects if o.obj_id in ids}
+        meshes = load_meshes(pose_net.card, ids, models, required=icp and use_depth)
+        try:
+            fuse = FuseConfig(mode=fusion)
+        except ValueError as exc:
+            raise RigidposeError(str(exc)) from None
+        return cls(CropStage(pose_net.model, pose_net.card), det, cards, meshes, score_threshold=score_threshold,
+                   use_depth=use_depth, icp=icp, tracking=tracking, fuse=fuse)
+
+    @property
+    def object_boxes(self) -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+        """obj_id → (centre (3,), size (3,)) of the object-frame bounding box, metres."""
+        return {o: (c.info.min_xyz + 0.5 * c.info.size_xyz, np.asarray(c.info.size_xyz, float)) for o, c in self.objects.items()}
+
+    def raycaster(self, obj_id: int):
+        """The mesh ray-caster of ``obj_id`` (None without meshes)."""
+        if self.meshes is None:
+            return None
+        if obj_id not in self._casters:
+            from rigidpose.objects.raycast import MeshRaycaster
+
+            m = self.meshes[obj_id]
+            self._casters[obj_id] = MeshRaycaster(m.vertices, m.faces)
+        return self._casters[obj_id]
+
+    # --- running ------------------------------------------------------------------------
+    def estimate(self, rgb: NDArray[np.uint8], camera: Camera, depth: NDArray | None = None,
+                 boxes: Sequence[tuple[int, Sequence[float]]] | None = None) -> list[PoseEstimate]:
+        """Objects in ``rgb`` (H, W, 3 uint8) seen by ``camera``; ``depth`` (H, W) metres or None.
+
+        ``boxes``: optional ``[(obj_id, (x, y, w, h)), ...]`` to estimate in instead of
+        running the detector (required when the estimator has none). With ``tracking``
+        the frame goes through the tracker. No detections give an empty list.
+        """
+        if self.tracker is not None:
+            return [t.estimate for t in self.tracker.update(rgb, camera, depth, boxes)]
+        return [m.estimate for m in self.measure(rgb, camera, depth, boxes)]
+
+    def measure(self, rgb, camera, depth=None, boxes=None) -> list[Measurement]:
+        """:meth:`estimate` without tracking, keeping the reprojection errors."""
+        t0 = self.start_frame()
+        rgb = check_rgb(rgb, camera)
+        depth = check_depth(depth, camera)
+        requests = self.requests(rgb, camera, boxes)
+        out = self.measure_requests(rgb, camera, depth, requests)
+        self.finish_frame(t0)
+        return out
+
+    def requests(self, rgb, camera, boxes=None) -> list[CropRequest]:
+        """Crop requests from user ``boxes`` or from the detector (timed as "detect")."""
+        t = time.perf_counter()
+        if boxes is not None:
+            reqs = []
+            for obj_id, bbox in boxes:
+                if int(obj_id) not in self.objects:
+                    raise RigidposeError(f"box for object {obj_id}, but this estimator has objects {sorted(self.objects)}")
+                b = np.asarray(bbox, np.float64).reshape(4)
+                if not (np.all(np.isfinite(b)) and b[2] > 0 and b[3] > 0):
+                    raise RigidposeError(f"box {b.tolist()} for object {obj_id} must be finite x, y, w, h with w, h > 0")
+                reqs.append(CropRequest(int(obj_id), b, 1.0))
+        elif self.detector is None:
+            raise RigidposeError("this estimator has no detector: pass boxes=[(obj_id, (x, y, w, h)), ...]")
+        else:
+            reqs = [CropRequest(b.obj_id, b.bbox, b.score) for b in self.detector(rgb)]
+            self.timings["detect"] += 1000 * (time.perf_counter() - t)
+        return reqs
+
+    def measure_requests(self, rgb, camera: Camera, depth, requests: Sequence[CropRequest],
+                         references: Sequence[Pose | None] | None = None) -> list[Measurement | None]:
+        """Crop → fuse → ICP → stable frame for each request, aligned with ``requests``
+        when ``references`` is given (None where nothing was found or the score is low);
+        without ``references`` the list holds only the estimates that passed."""
+        t = time.perf_counter()
+        crops = self.crop(rgb, camera, list(requests))
+        self.timings["crop"] += 1000 * (time.perf_counter() - t)
+        out = []
+        for k, c in enumerate(crops):
+            ref = references[k] if references is not None else None
+            out.append(self._measure_one(c, camera, depth, ref))
+        return out if references is not None else [m for m in out if m is not None]
+
+    def _measure_one(self, c: CropOutput, camera, depth, reference: Pose | None) -> Measurement | None:
+        obj = self.objects[c.request.obj_id]
+        t = time.perf_counter()
+        fused: FusedPose | None = fuse_hypotheses(obj.keypoints, c.keypoints_px, c.confidences, c.direct_pose,
+                                                  camera, obj.info.diameter, self.fuse_config)
+        self.timings["pnp"] += 1000 * (time.perf_counter() - t)
+        score = float(c.request.score * np.mean(c.confidences))
+        if fused is None or score < self.score_threshold:
+            return None
+        pose, cov, source = fused.pose.renamed("cam", "obj"), fused.covariance, fused.source
+        mask = c.mask(camera) if depth is not None or self.meshes is not None else None
+        caster = self.raycaster(obj.obj_id)
+        if depth is not None and self.use_depth and self.icp and caster is not None:
+            t = time.perf_counter()
+            res = refine_icp(pose, caster, obj.info.diameter, camera, depth, mask, self.icp_config)
+            self.timings["icp"] += 1000 * (time.perf_counter() - t)
+            if res.accepted:
+                pose, source = res.pose, source + "+icp"
+                cov = res.covariance if res.covariance is not None else cov
+        stable = stable_pose(pose, obj.info.symmetries, reference)
+        cov = transport_covariance(cov, pose, stable)
+        visible = self._visible_fraction(caster, stable, camera, mask, obj.info.diameter)
+        est = PoseEstimate(obj.obj_id, stable, score, c.request.bbox, cov, obj.name, visible)
+        return Measurement(est, fused.reprojection_px, source)
+
+    @staticmethod
+    def _visible_fraction(caster, pose: Pose, camera: Camera, mask, diameter: float) -> float | None:
+        """Predicted visible mask ∩ rendered silhouette over the silhouette, or None without a mesh."""
+        if caster is None or mask is None:
+            return None
+        img = caster.render(pose, camera, object_roi(camera, pose, diameter))
+        n = int(img.hit.sum())
+        if n == 0:
+            return 0.0
+        x, y, w, h = img.roi
+        return float(np.count_nonzero(mask[y : y + h, x : x + w] & img.hit) / n)
+
+    def start_frame(self) -> float:
+        """Reset :attr:`timings` for a new frame; returns the start time for :meth:`finish_frame`."""
+        self.timings = dict.fromkeys(STAGES, 0.0)
+        return time.perf_counter()
+
+    def finish_frame(self, t0: float) -> None:
+        """Record the frame's total time and add the stages to the running sums."""
+        self.timings["total"] = 1000 * (time.perf_counter() - t0)
+        for k in STAGES:
+            self.timing_totals[k] += self.timings[k]
+        self.frames += 1
+
+    def mean_timings(self) -> dict[str, float]:
+        """Mean milliseconds per frame of each stage over the frames so far."""
+        return {k: v / max(self.frames, 1) for k, v in self.timing_totals.items()}

@@ -1,0 +1,176 @@
+""":class:`Tracker`: poses over a video stream, with stable identities and frames.
+
+Each frame, every track's pose is predicted at constant velocity, its object box is
+projected at the predicted pose and cropped directly (the detector is skipped), and
+the measurement is smoothed with an alpha-beta filter on the ROS-order pose tangent
+space. Symmetric objects are measured with the *predicted* pose as the symmetry
+reference, so the reported frame never flips.
+
+States (per track, and :attr:`Tracker.state` for the stream):
+
+- ``searching``: no tracks; the detector runs on every frame.
+- ``tracking``: a track whose last measurement passed the gates (score, reprojection
+  error, and a jump no larger than ``max_jump`` × diameter from the prediction).
+- ``lost``: a track that missed; it coasts on its prediction and the detector runs to
+  re-detect it. A detection of the same object within ``reacquire_distance`` ×
+  diameter of the prediction takes back the track's id; after ``max_lost_frames``
+  misses the track is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rigidpose.estimate.covariance import apply_perturbation
+from rigidpose.estimate.crop_predict import CropRequest
+from rigidpose.estimate.fuse import pose_difference
+from rigidpose.estimate.inputs import check_depth, check_rgb
+from rigidpose.estimate.overlay import box_corners
+from rigidpose.estimate.symmetry import stable_pose, transport_covariance
+from rigidpose.geometry import Camera, Pose, PoseEstimate
+
+TRACKING, LOST, SEARCHING = "tracking", "lost", "searching"
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Gates and gains of the :class:`Tracker` (distances are fractions of the object diameter)."""
+
+    max_reprojection_px: float = 10.0
+    max_jump: float = 0.5
+    alpha: float = 0.7
+    beta: float = 0.3
+    max_lost_frames: int = 10
+    reacquire_distance: float = 2.0
+    duplicate_distance: float = 0.5
+    redetect_every: int = 0
+
+
+@dataclass(eq=False)
+class Track:
+    """One tracked object instance. ``velocity`` (6,) is the per-frame ROS-order pose change."""
+
+    track_id: int
+    obj_id: int
+    pose: Pose
+    estimate: PoseEstimate
+    state: str = TRACKING
+    velocity: NDArray[np.float64] = field(default_factory=lambda: np.zeros(6))
+    misses: int = 0
+    age: int = 1
+
+    def predicted(self) -> Pose:
+        return apply_perturbation(self.pose, self.velocity)
+
+
+class Tracker:
+    """Tracks the objects of an :class:`~rigidpose.estimate.estimator.Estimator` over frames."""
+
+    def __init__(self, estimator, config: TrackerConfig = TrackerConfig()) -> None:
+        self.estimator, self.config = estimator, config
+        self.tracks: list[Track] = []
+        self.frame = 0
+        self._next_id = 1
+
+    @property
+    def state(self) -> str:
+        if not self.tracks:
+            return SEARCHING
+        return TRACKING if all(t.state == TRACKING for t in self.tracks) else LOST
+
+    def reset(self) -> None:
+        self.tracks, self.frame, self._next_id = [], 0, 1
+
+    def update(self, rgb, camera: Camera, depth=None, boxes=None) -> list[Track]:
+        """Process one frame; returns the tracks in the ``tracking`` state (with their estimates)."""
+        est = self.estimator
+        t0 = est.start_frame()
+        rgb, depth = check_rgb(rgb, camera), check_depth(depth, camera)
+        self._follow(rgb, camera, depth)
+        cfg = self.config
+        periodic = cfg.redetect_every > 0 and self.frame % cfg.redetect_every == 0
+        if boxes is not None or (est.detector is not None and (self.state != TRACKING or periodic)):
+            self._detect(rgb, camera, depth, boxes)
+        self.tracks = [t for t in self.tracks if t.misses <= cfg.max_lost_frames]
+        self.frame += 1
+        est.finish_frame(t0)
+        return [t for t in self.tracks if t.state == TRACKING]
+
+    # --- stages -------------------------------------------------------------------------
+    def _box(self, obj_id: int, pose: Pose, camera: Camera) -> NDArray[np.float64] | None:
+        """The projected object box (4,) clipped to the image, or None when out of view."""
+        info = self.estimator.objects[obj_id].info
+        pts = pose.transform(box_corners(info.min_xyz, info.size_xyz))
+        if np.any(pts[:, 2] <= 1e-3):
+            return None
+        uv = camera.project(pts)
+        lo = np.clip(uv.min(0), 0, [camera.width - 1, camera.height - 1])
+        hi = np.clip(uv.max(0), 0, [camera.width - 1, camera.height - 1])
+        if np.any(hi - lo < 2):
+            return None
+        return np.array([lo[0], lo[1], hi[0] - lo[0] + 1, hi[1] - lo[1] + 1])
+
+    def _follow(self, rgb, camera, depth) -> None:
+        """Measure every track in the box of its predicted pose; update or mark lost."""
+        preds, reqs, live = [], [], []
+        for t in self.tracks:
+            pred = t.predicted()
+            box = self._box(t.obj_id, pred, camera)
+            if box is None:
+                self._miss(t, pred)
+                continue
+            preds.append(pred), reqs.append(CropRequest(t.obj_id, box, 1.0)), live.append(t)
+        meas = self.estimator.measure_requests(rgb, camera, depth, reqs, preds) if reqs else []
+        for t, pred, m in zip(live, preds, meas):
+            if self._acceptable(m, pred, t.obj_id):
+                self._correct(t, pred, m.estimate)
+            else:
+                self._miss(t, pred)
+
+    def _acceptable(self, m, pred: Pose, obj_id: int) -> bool:
+        if m is None or m.reprojection_px > self.config.max_reprojection_px:
+            return False
+        d = self.estimator.objects[obj_id].info.diameter
+        return pred.distance_to(m.estimate.pose) <= self.config.max_jump * d
+
+    def _correct(self, t: Track, pred: Pose, e: PoseEstimate) -> None:
+        delta = pose_difference(pred, e.pose)
+        t.pose = apply_perturbation(pred, self.config.alpha * delta).renamed("cam", "obj")
+        t.velocity = t.velocity + self.config.beta * delta
+        cov = transport_covariance(e.covariance, e.pose, t.pose) if e.covariance is not None else None
+        t.estimate = PoseEstimate(e.obj_id, t.pose, e.score, e.bbox, cov, e.name, e.visible_fraction)
+        t.state, t.misses, t.age = TRACKING, 0, t.age + 1
+
+    @staticmethod
+    def _miss(t: Track, pred: Pose) -> None:
+        t.pose, t.state, t.misses = pred, LOST, t.misses + 1
+
+    def _detect(self, rgb, camera, depth, boxes) -> None:
+        """Run the detector (or use ``boxes``); re-acquire lost tracks, start new ones."""
+        est, cfg = self.estimator, self.config
+        reqs = est.requests(rgb, camera, boxes)
+        meas = [m for m in est.measure_requests(rgb, camera, depth, reqs, [None] * len(reqs)) if m is not None]
+        for m in sorted(meas, key=lambda m: -m.estimate.score):
+            e = m.estimate
+            if m.reprojection_px > cfg.max_reprojection_px:
+                continue
+            d = est.objects[e.obj_id].info.diameter
+            same = [t for t in self.tracks if t.obj_id == e.obj_id]
+            if any(t.pose.distance_to(e.pose) < cfg.duplicate_distance * d for t in same if t.state == TRACKING):
+                continue  # already tracked (or just re-acquired) this frame
+            lost = [t for t in same if t.state == LOST and t.pose.distance_to(e.pose) < cfg.reacquire_distance * d]
+            if lost:
+                t = min(lost, key=lambda t: t.pose.distance_to(e.pose))
+                sym = est.objects[e.obj_id].info.symmetries
+                pose = stable_pose(e.pose, sym, t.pose).renamed("cam", "obj")
+                cov = transport_covariance(e.covariance, e.pose, pose) if e.covariance is not None else None
+                t.pose, t.velocity = pose, np.zeros(6)
+                t.estimate = PoseEstimate(e.obj_id, pose, e.score, e.bbox, cov, e.name, e.visible_fraction)
+                t.state, t.misses, t.age = TRACKING, 0, t.age + 1
+                continue
+            self.tracks.append(Track(self._next_id, e.obj_id, e.pose, e))
+            self._next_id += 1

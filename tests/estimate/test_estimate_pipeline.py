@@ -1,0 +1,124 @@
+"""The whole chain on real data: synth renders the bracket, a tiny PoseNet trains for one
+epoch (its accuracy is poor by design: these tests check structure and contracts), then
+``Estimator.from_checkpoint`` and ``rigidpose predict`` run on it, errors included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rigidpose.errors import RigidposeError
+from rigidpose.geometry import Camera, PoseEstimate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
+    """(dataset, run): 24 rendered images of the bracket and a 1-epoch width-0.25, 96-px PoseNet."""
+    from rigidpose.net.train import TrainConfig, train
+    from rigidpose.objects.parts import bracket
+    from synth.run import prepare_job, run_synth
+
+    d = tmp_path_factory.mktemp("estimate_run")
+    bracket().export(d / "bracket.ply")
+    Camera.from_fov(320, 240, 60.0).to_ros_yaml(d / "cam.yaml")
+    job, objs = prepare_job([str(d / "bracket.ply")], d / "ds", 24, seed=3, camera=str(d / "cam.yaml"), units="m")
+    run_synth(job, objs, [str(d / "bracket.ply")], show_progress=False)
+    train(TrainConfig(data=str(d / "ds"), out=str(d / "run"), width=0.25, input_size=96, epochs=1, batch_size=16,
+                      val_fraction=0.2, detector_width=0.25, detector_input=128), progress=False)
+    return d / "ds", d / "run"
+
+
+def _frame(ds_root):
+    from rigidpose.bop.dataset import BopDataset
+
+    ds = BopDataset(ds_root)
+    scene = ds.scenes("train_synth")[0]
+    im = ds.image_ids("train_synth", scene)[0]
+    gt, info = ds.gt("train_synth", scene)[im], ds.gt_info("train_synth", scene)[im]
+    boxes = [(g.obj_id, i.bbox_visib) for g, i in zip(gt, info) if i.bbox_visib[2] > 0]
+    return ds.read_rgb("train_synth", scene, im), ds.image_camera("train_synth", scene, im).camera, \
+        ds.read_depth("train_synth", scene, im), boxes
+
+
+def test_from_checkpoint_estimate_contract(tiny_run):
+    from rigidpose.estimate import Estimator
+
+    ds, run = tiny_run
+    with pytest.raises(RigidposeError, match=r"trained for objects \[1\], not for \[5\]"):
+        Estimator.from_checkpoint(run, objects=[5], detector=None)
+    est = Estimator.from_checkpoint(run, objects=[1], score_threshold=0.0, use_depth=True, icp=True,
+                                    tracking=False, detector=None)
+    rgb, cam, depth, boxes = _frame(ds)
+    out = est.estimate(rgb, cam, depth, boxes=boxes)
+    assert len(out) == len(boxes) and all(isinstance(e, PoseEstimate) for e in out)
+    e = out[0]
+    assert e.obj_id == 1 and e.name and e.covariance.shape == (6, 6) and e.bbox.shape == (4,)
+    assert e.pose.parent == "cam" and e.pose.child == "obj" and 0 <= e.visible_fraction <= 1
+    assert all(est.timings[k] >= 0 for k in ("detect", "crop", "pnp", "icp", "total")) and est.timings["crop"] > 0
+    assert set(est.object_boxes) == {1}
+    with pytest.raises(RigidposeError, match="image is 160x120 but the camera is 320x240"):
+        est.estimate(rgb[::2, ::2], cam, boxes=boxes)
+    with pytest.raises(RigidposeError, match="depth looks like millimetres"):
+        est.estimate(rgb, cam, (depth * 1000).astype(np.uint16), boxes=boxes)
+    with pytest.raises(RigidposeError, match="no detector"):
+        est.estimate(rgb, cam)
+
+
+@pytest.fixture
+def run_without_detector(tiny_run, tmp_path) -> Path:
+    import shutil
+
+    run2 = tmp_path / "run_nodet"
+    shutil.copytree(tiny_run[1], run2, ignore=shutil.ignore_patterns("detector"))
+    return run2
+
+
+def test_detector_of_the_run(tiny_run, run_without_detector):
+    from rigidpose.estimate import Estimator
+
+    ds, run = tiny_run
+    with pytest.raises(RigidposeError, match="no detector checkpoint in .*detector"):
+        Estimator.from_checkpoint(run_without_detector)
+    est = Estimator.from_checkpoint(run, icp=False, score_threshold=0.99)
+    assert est.detector is not None and est.detector.input_long_side == est.detector.card.config["input_size"]
+    rgb, cam, _, _ = _frame(ds)
+    assert est.estimate(rgb, cam) == []  # nothing scores 0.99 after one epoch: an empty list, not an error
+    assert est.timings["detect"] > 0
+    est = Estimator.from_checkpoint(run, icp=False, score_threshold=0.0)
+    out = est.estimate(rgb, cam)
+    assert all(e.obj_id == 1 and e.bbox is not None for e in out)
+
+
+def test_cli_predict_writes_results_and_overlays(tiny_run, run_without_detector, tmp_path, capsys):
+    from rigidpose.bop.results import read_results_csv
+    from rigidpose.cli import main
+
+    ds, run = tiny_run
+    out = tmp_path / "r.csv"
+    rc = main(["predict", "--checkpoint", str(run), "--dataset", str(ds), "--split", "train_synth", "--no-detector",
+               "--depth", "--score-threshold", "0", "--out", str(out), "--overlay", str(tmp_path / "ov"), "--no-progress"])
+    assert rc == 0
+    rows = read_results_csv(out)
+    assert rows and {r.estimate.obj_id for r in rows} == {1}
+    times = {}
+    for r in rows:
+        assert times.setdefault((r.scene_id, r.im_id), r.time) == r.time and r.time > 0
+    assert len(list((tmp_path / "ov").glob("*.png"))) == 24
+    # errors: one line, exit 1
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(run_without_detector), "--dataset", str(ds), "--split",
+                 "train_synth", "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "no detector checkpoint" in err and "\n" not in err
+    Camera.from_fov(640, 480, 60.0).to_ros_yaml(tmp_path / "big.yaml")
+    img = sorted((ds / "train_synth" / "000000" / "rgb").iterdir())[0]
+    assert main(["predict", "--checkpoint", str(run), "--camera", str(tmp_path / "big.yaml"), "--image", str(img),
+                 "--no-detector", "--out", str(out)]) == 1
+    assert "--no-detector needs --dataset" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(run), "--camera", str(tmp_path / "big.yaml"), "--image", str(img),
+                 "--no-icp", "--objects", "9", "--out", str(out)]) == 1
+    assert "not for [9]" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""Each estimation stage with exact inputs: input checks, fusion, the pipeline with a GT
+crop stage (ICP on rendered depth, symmetric frames, covariance), and the detector stage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fakes import CAM, GtCropStage, gt_box, make_objects, render_depth
+from rigidpose.errors import RigidposeError
+from rigidpose.estimate.covariance import apply_perturbation
+from rigidpose.estimate.estimator import Estimator
+from rigidpose.estimate.fuse import FuseConfig, fuse_hypotheses, pose_difference
+from rigidpose.estimate.inputs import check_depth, check_rgb
+from rigidpose.geometry import Pose
+
+T1 = Pose.from_rvec_tvec([2.0, 0.3, -0.4], [0.02, -0.01, 0.45], "cam", "obj")
+
+
+@pytest.fixture(scope="module")
+def objects():
+    return make_objects()
+
+
+def test_input_checks():
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    with pytest.raises(RigidposeError, match="image is 320x240 but the camera is 640x480"):
+        check_rgb(np.zeros((240, 320, 3), np.uint8), CAM)
+    with pytest.raises(RigidposeError, match="uint8"):
+        check_rgb(rgb.astype(np.float32), CAM)
+    with pytest.raises(RigidposeError, match="depth is 320x240 but the camera is 640x480"):
+        check_depth(np.ones((240, 320), np.float32), CAM)
+    with pytest.raises(RigidposeError, match="depth looks like millimetres"):
+        check_depth(np.full((480, 640), 800, np.uint16), CAM)
+    d = np.full((480, 640), 0.5, np.float32)
+    d[0, :3] = [np.nan, 0.0, -1.0]
+    out = check_depth(d, CAM)
+    assert out.dtype == np.float32 and np.all(out[0, :3] == 0) and out[1, 1] == 0.5
+    assert check_depth(np.full((480, 640), np.nan, np.float32), CAM).max() == 0  # all invalid: fine
+
+
+def test_fusion_gt_keypoints_give_gt_pose(objects):
+    cards, _ = objects
+    X = cards[1].keypoints
+    uv = CAM.project(T1.transform(X))
+    for mode in ("keypoints", "fused"):
+        r = fuse_hypotheses(X, uv, np.ones(len(X)), T1, CAM, cards[1].info.diameter, FuseConfig(mode=mode))
+        assert r.pose.distance_to(T1) < 1e-6 and r.pose.angle_to(T1) < 1e-6 and r.reprojection_px < 1e-4
+    assert r.source == "fused" and np.all(np.linalg.eigvalsh(r.covariance) > 0)
+
+
+def test_fusion_chooses_by_reprojection(objects, rng):
+    cards, _ = objects
+    X, d = cards[1].keypoints, cards[1].info.diameter
+    uv = CAM.project(T1.transform(X)) + rng.normal(0, 1.0, (len(X), 2))
+    wrong = apply_perturbation(T1, [0.0, 0.0, 0.0, 0.5, 0.0, 0.0])  # 29 degrees off
+    r = fuse_hypotheses(X, uv, np.ones(len(X)), wrong, CAM, d)
+    assert r.source == "pnp" and np.degrees(r.pose.angle_to(T1)) < 2
+    # keypoints unusable (confidence 0): the direct head is the answer, with its prior covariance
+    r = fuse_hypotheses(X, uv, np.zeros(len(X)), wrong, CAM, d)
+    assert r.source == "direct" and r.pose.allclose(wrong)
+    assert np.isclose(r.covariance[3, 3], np.radians(10) ** 2)
+    # a slightly-off direct pose is fused: the result lies between, nearer the sharper PnP
+    near = apply_perturbation(T1, [0.002, 0, 0, 0, 0, 0])
+    r = fuse_hypotheses(X, CAM.project(T1.transform(X)), np.ones(len(X)), near, CAM, d)
+    assert r.source == "fused" and r.pose.distance_to(T1) < 1e-4
+    delta = pose_difference(T1, near)
+    assert np.allclose(apply_perturbation(T1, delta).as_matrix(), near.as_matrix())
+    assert fuse_hypotheses(X, uv, np.zeros(len(X)), None, CAM, d) is None
+
+
+def _estimator(objects, rng, **kw):
+    cards, meshes = objects
+    crop = GtCropStage(cards, meshes, rng)
+    return Estimator(crop, None, cards, meshes, score_threshold=0.1, **kw), crop
+
+
+def test_pipeline_with_gt_crops_icp_and_visible_fraction(objects, rng):
+    est, crop = _estimator(objects, rng)
+    _, meshes = objects
+    T2 = Pose.from_rvec_tvec([0.3, -0.2, 0.1], [-0.08, 0.03, 0.5], "cam", "obj")
+    crop.gt = [(1, T1), (2, T2)]
+    depth = render_depth(meshes, crop.gt)
+    depth[::7, ::5] = np.nan  # invalid pixels are skipped, not an error
+    boxes = [(1, gt_box(meshes, 1, T1)), (2, gt_box(meshes, 2, T2))]
+    ms = est.measure(np.zeros((480, 640, 3), np.uint8), CAM, depth, boxes)
+    assert [m.estimate.obj_id for m in ms] == [1, 2]
+    m1 = ms[0]
+    assert m1.source.endswith("+icp") and m1.estimate.pose.distance_to(T1) < 1e-3
+    assert np.degrees(m1.estimate.pose.angle_to(T1)) < 0.5
+    assert 0.9 < m1.estimate.visible_fraction <= 1.0 and m1.estimate.name == "bracket"
+    assert m1.estimate.covariance.shape == (6, 6) and np.all(np.linalg.eigvalsh(m1.estimate.covariance) > 0)
+    assert set(est.timings) >= {"detect", "crop", "pnp", "icp", "total"} and est.timings["icp"] > 0
+    # without depth there is no ICP
+    from rigidpose.estimate.symmetry import stable_pose
+
+    canon = stable_pose(T2, meshes[2].symmetries)
+    for _ in range(3):  # the GT crop stage answers a random equivalent of the symmetric box each time
+        ms = est.measure(np.zeros((480, 640, 3), np.uint8), CAM, None, boxes)
+        assert not ms[0].source.endswith("+icp") and est.timings["icp"] == 0
+        # symmetric box: always the canonical equivalent of T2
+        assert ms[1].estimate.pose.distance_to(canon) < 0.01 and np.degrees(ms[1].estimate.pose.angle_to(canon)) < 3
+
+
+def test_estimator_errors(objects, rng):
+    est, _ = _estimator(objects, rng)
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    with pytest.raises(RigidposeError, match="no detector"):
+        est.estimate(rgb, CAM)
+    with pytest.raises(RigidposeError, match="objects \\[1, 2\\]"):
+        est.estimate(rgb, CAM, boxes=[(7, (1, 1, 10, 10))])
+    with pytest.raises(RigidposeError, match="depth looks like millimetres"):
+        est.estimate(rgb, CAM, np.full((480, 640), 450, np.uint16), boxes=[(1, (1, 1, 10, 10))])
+    assert est.estimate(rgb, CAM, boxes=[]) == []
+
+
+def test_detect_stage_maps_classes_and_thresholds(objects):
+    from rigidpose.estimate.detect import DetectStage
+    from rigidpose.net.card import ModelCard
+    from rigidpose.net.detector import CenterNetDetector
+
+    cards, _ = objects
+    torch.manual_seed(0)
+    net = CenterNetDetector(2, width=0.25).eval()
+    with torch.no_grad():
+        net.size[-1].bias.fill_(4.0)  # boxes of 16 px at the network input (the untrained size head says ~0)
+    card = ModelCard("centernet", {"num_classes": 2, "width": 0.25}, (cards[2], cards[1]))
+    stage = DetectStage(net, card, [1], input_long_side=128, score_threshold=0.0)
+    x, scale = stage.network_input(np.zeros((480, 640, 3), np.uint8))
+    assert tuple(x.shape) == (1, 3, 96, 128) and np.isclose(scale, 0.2)
+    boxes = stage(np.zeros((480, 640, 3), np.uint8))
+    assert boxes and all(b.obj_id == 1 for b in boxes)  # class 1 of this card is object 1; object 2 dropped
+    assert all(np.allclose(b.bbox[2:], 16 / scale) for b in boxes)  # sizes mapped back to image pixels
+    # an untrained detector's heatmap prior (0.01) is below any real threshold: no detections
+    quiet = DetectStage(net, card, None, input_long_side=128, score_threshold=0.3)
+    assert quiet(np.zeros((480, 640, 3), np.uint8)) == []
+    est = Estimator(lambda *a: [], quiet, cards, None)
+    assert est.estimate(np.zeros((480, 640, 3), np.uint8), CAM) == []
