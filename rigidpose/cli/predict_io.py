@@ -54,23 +54,10 @@ def _images(args, camera: Camera) -> Iterator[Frame]:
 
 
 def _video(path: str, camera: Camera) -> Iterator[Frame]:
-    if not Path(path).is_file():
-        raise RigidposeError(f"video not found: {path}")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise RigidposeError(f"cannot open video {path}")
-    try:
-        i = 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            yield Frame(0, i, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), camera, name=f"{i:06d}")
-            i += 1
-    finally:
-        cap.release()
-    if i == 0:
-        raise RigidposeError(f"video {path} has no readable frames")
+    from calibration.io import iter_video  # the one video reader of the project
+
+    for i, rgb in iter_video(path):
+        yield Frame(0, i, rgb, camera, name=f"{i:06d}")
 
 
 def _dataset(args, camera: Camera | None) -> Iterator[Frame]:

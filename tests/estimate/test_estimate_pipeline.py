@@ -122,3 +122,36 @@ def test_cli_predict_writes_results_and_overlays(tiny_run, run_without_detector,
     assert main(["predict", "--checkpoint", str(run), "--camera", str(tmp_path / "big.yaml"), "--image", str(img),
                  "--no-icp", "--objects", "9", "--out", str(out)]) == 1
     assert "not for [9]" in capsys.readouterr().err
+
+
+def test_cli_predict_on_a_video_writes_an_overlay_video(tiny_run, tmp_path, capsys):
+    import cv2
+
+    from rigidpose.bop.results import read_results_csv
+    from rigidpose.cli import main
+
+    ds, run = tiny_run
+    frames = sorted((ds / "train_synth" / "000000" / "rgb").iterdir())[:6]
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+    for f in frames:
+        writer.write(cv2.imread(str(f)))
+    writer.release()
+    Camera.from_fov(320, 240, 60.0).to_ros_yaml(tmp_path / "cam.yaml")
+    out = tmp_path / "v.csv"
+    rc = main(["predict", "--checkpoint", str(run), "--camera", str(tmp_path / "cam.yaml"), "--video", str(video),
+               "--no-icp", "--score-threshold", "0", "--out", str(out), "--overlay", str(tmp_path / "ov"),
+               "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    assert "6 images" in capsys.readouterr().out
+    assert all(r.scene_id == 0 and 0 <= r.im_id < 6 for r in read_results_csv(out))
+    overlay = list((tmp_path / "ov").glob("*.mp4")) + list((tmp_path / "ov").glob("*.avi"))
+    assert overlay, "an overlay video must be written for --video input"
+    cap = cv2.VideoCapture(str(overlay[0]))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 6
+    assert main(["predict", "--checkpoint", str(run), "--camera", str(tmp_path / "cam.yaml"), "--video",
+                 str(tmp_path / "missing.avi"), "--out", str(out)]) == 1
+    assert "video not found" in capsys.readouterr().err
