@@ -29,8 +29,8 @@ class IcpConfig:
     Attributes:
         max_points: observed and model points are subsampled to at most this many.
         corr_dists: correspondence distances of the coarse-to-fine stages, × diameter.
-        depth_gate: observed points further than this from the model's rendered depth
-            are background, × diameter.
+        depth_gate: observed points further than this from the median depth of the
+            model rendered at the current pose are background, × diameter.
         min_points: fewer valid observed points than this → not attempted.
         min_fitness: minimum fraction of observed points with a correspondence.
         max_rmse: maximum inlier RMS point-to-plane distance, × diameter.
@@ -40,7 +40,7 @@ class IcpConfig:
 
     max_points: int = 4000
     corr_dists: tuple[float, ...] = (0.1, 0.03)
-    depth_gate: float = 0.5
+    depth_gate: float = 1.0
     min_points: int = 50
     min_fitness: float = 0.5
     max_rmse: float = 0.02
@@ -117,7 +117,7 @@ def refine_icp(
         valid &= np.asarray(mask, bool)[y : y + h, x : x + w]
     z_model = np.where(model.hit, model.depth, np.nan)
     z_ref = np.nanmedian(z_model) if np.any(model.hit) else T_cam_obj.t[2]
-    valid &= np.abs(d_obs - z_ref) < config.depth_gate * diameter + 0.5 * diameter
+    valid &= np.abs(d_obs - z_ref) < config.depth_gate * diameter
     if valid.sum() < config.min_points:
         return IcpResult(T_cam_obj, False, f"only {int(valid.sum())} valid depth points on the object")
     v, u = np.nonzero(valid)

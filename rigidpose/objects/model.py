@@ -110,6 +110,11 @@ class ObjectModel:
         )
 
     @property
+    def source_scale(self) -> float:
+        """Metres per unit of the source file (e.g. 0.001 for a millimetre PLY)."""
+        return UNIT_SCALE[self.units]
+
+    @property
     def vertices(self) -> F64:
         """(N, 3) vertices, metres."""
         return np.asarray(self.mesh.vertices, dtype=np.float64)

@@ -112,11 +112,9 @@ def mesh_resources(estimator: Any) -> dict[int, tuple[str, float]]:
     From ``Estimator.meshes`` (ObjectModels loaded from the training dataset's models);
     empty when the estimator has no meshes, so the markers fall back to box lines.
     """
-    from rigidpose.objects.units import UNIT_SCALE
-
     out = {}
     for oid, model in (getattr(estimator, "meshes", None) or {}).items():
         src = getattr(model, "source_path", None)
         if src is not None and Path(src).is_file():
-            out[int(oid)] = (Path(src).resolve().as_uri(), UNIT_SCALE.get(getattr(model, "units", "m"), 1.0))
+            out[int(oid)] = (Path(src).resolve().as_uri(), float(getattr(model, "source_scale", 1.0)))
     return out
