@@ -104,3 +104,14 @@ def test_cli_help_is_fast_and_light(argv):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "", out.stdout
+
+
+def test_ros_node_is_an_adapter_over_estimate_and_geometry():
+    """rigidpose_ros imports only rigidpose.geometry, rigidpose.estimate and rigidpose.errors."""
+    allowed = ("rigidpose.geometry", "rigidpose.estimate", "rigidpose.errors")
+    bad = []
+    for path in sorted((REPO / "ros2_ws/src/rigidpose_ros/rigidpose_ros").glob("*.py")):
+        for imp in _imports(path):
+            if imp.startswith("rigidpose.") and not imp.startswith(allowed):
+                bad.append(f"{path.name} imports {imp}")
+    assert not bad, "\n".join(bad)
