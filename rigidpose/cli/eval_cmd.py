@@ -16,6 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", required=True, help="BOP dataset root (camera.json, models/, <split>/)")
     p.add_argument("--split", default="test", help="split directory under the dataset root (default: test)")
     p.add_argument("--out", help="write the report as JSON to this path")
+    p.add_argument("--plot", metavar="PNG",
+                   help="write recall-vs-threshold curves (ADD(-S), MSSD, MSPD, VSD; per object and overall) here")
     p.add_argument("--metrics", default="add,mssd,mspd,vsd",
                    help="comma-separated subset of add,mssd,mspd,vsd (default: all)")
     p.add_argument("--vsd", action=argparse.BooleanOptionalAction, default=True,
@@ -46,4 +48,8 @@ def run(args: argparse.Namespace) -> int:
         write_report_json(args.out, result, results=str(args.results), dataset=str(args.dataset),
                           split=args.split)
         print(f"wrote {args.out}")
+    if args.plot:
+        from rigidpose.eval.plots import plot_recall_curves
+
+        print(f"wrote {plot_recall_curves(result, args.plot)}")
     return 0

@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="depth PNGs for --image (uint16, see --depth-scale); with --dataset, no paths: use its depth")
     p.add_argument("--depth-scale", type=float, default=1.0, help="millimetres per depth PNG unit (default 1.0)")
     p.add_argument("--icp", action=argparse.BooleanOptionalAction, default=True, help="refine with ICP when depth is given")
+    p.add_argument("--depth-search", action=argparse.BooleanOptionalAction, default=True,
+                   help="with depth: when ICP from the RGB pose is rejected or disagrees with the depth, also run ICP "
+                   "from a grid of 60 rotations and keep the best (about 0.3 s per object)")
     p.add_argument("--track", action=argparse.BooleanOptionalAction, default=False, help="track over frames")
     p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
                    help="--no-detector: estimate in the GT boxes of --dataset instead (evaluation of the pose stage only)")
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     est = Estimator.from_checkpoint(
         args.checkpoint, objects=args.objects, score_threshold=args.score_threshold, use_depth=use_depth,
         icp=args.icp, tracking=args.track, detector="auto" if args.detector else None,
-        models=args.models or "auto", fusion=args.fusion)
+        models=args.models or "auto", fusion=args.fusion, global_init=args.depth_search)
     sink = OverlaySink(args.overlay, est, video=args.video is not None) if args.overlay else None
     rows: list[ResultRow] = []
     try:

@@ -20,8 +20,9 @@ from numpy.typing import NDArray
 from rigidpose.errors import RigidposeError
 from rigidpose.estimate.crop_predict import CropOutput, CropRequest, CropStage
 from rigidpose.estimate.fuse import FuseConfig, FusedPose, fuse_hypotheses
-from rigidpose.estimate.icp import IcpConfig, refine_icp
-from rigidpose.estimate.icp import _roi as object_roi
+from rigidpose.estimate.depth_refine import DepthRefiner
+from rigidpose.estimate.icp import IcpConfig
+from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.inputs import check_depth, check_rgb
 from rigidpose.estimate.symmetry import stable_pose, transport_covariance
 from rigidpose.geometry import Camera, Pose, PoseEstimate
@@ -54,16 +55,20 @@ class Estimator:
         meshes: obj_id → ObjectModel, needed for ICP and the visible fraction; None without.
         score_threshold: estimates scoring less are dropped (score = box score × mean keypoint confidence).
         use_depth / icp: refine with ICP when a depth image is given.
+        global_init: with depth, also try a shape-only FPFH/RANSAC start for ICP and keep
+            whichever refined pose the depth agrees with better (:mod:`.depth_refine`).
         tracking: ``estimate`` goes through a :class:`~rigidpose.estimate.tracker.Tracker`.
     """
 
     def __init__(self, crop, detect, objects: Mapping[int, CardObject], meshes: Mapping[int, object] | None = None,
                  *, score_threshold: float = 0.3, use_depth: bool = True, icp: bool = True, tracking: bool = False,
-                 fuse: FuseConfig = FuseConfig(), icp_config: IcpConfig = IcpConfig()) -> None:
+                 fuse: FuseConfig = FuseConfig(), icp_config: IcpConfig = IcpConfig(),
+                 global_init: bool = True) -> None:
         self.crop, self.detector, self.objects = crop, detect, dict(objects)
         self.meshes = dict(meshes) if meshes is not None else None
         self.score_threshold, self.use_depth, self.icp = float(score_threshold), bool(use_depth), bool(icp)
         self.fuse_config, self.icp_config = fuse, icp_config
+        self.depth_refiner = DepthRefiner(icp_config, global_init)
         self._casters: dict[int, object] = {}
         self.timings: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         self.timing_totals: dict[str, float] = dict.fromkeys(STAGES, 0.0)
@@ -80,7 +85,7 @@ class Estimator:
                         score_threshold: float = 0.3, use_depth: bool = True, icp: bool = True,
                         tracking: bool = False, *, detector: str | Path | None = "auto",
                         models: str | Path | Mapping | None = "auto", fusion: str = "fused",
-                        detector_input: int | None = None, device: str = "cpu") -> Estimator:
+                        detector_input: int | None = None, device: str = "cpu", global_init: bool = True) -> Estimator:
         """Load a run folder (``RUN/best.*`` and ``RUN/detector/best.*``) or a checkpoint path.
 
         ``detector=None`` loads no detector: :meth:`estimate` then needs ``boxes``.
@@ -115,7 +120,7 @@ class Estimator:
         except ValueError as exc:
             raise RigidposeError(str(exc)) from None
         return cls(CropStage(pose_net.model, pose_net.card), det, cards, meshes, score_threshold=score_threshold,
-                   use_depth=use_depth, icp=icp, tracking=tracking, fuse=fuse)
+                   use_depth=use_depth, icp=icp, tracking=tracking, fuse=fuse, global_init=global_init)
 
     @property
     def object_boxes(self) -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]]:
@@ -203,11 +208,10 @@ class Estimator:
         caster = self.raycaster(obj.obj_id)
         if depth is not None and self.use_depth and self.icp and caster is not None:
             t = time.perf_counter()
-            res = refine_icp(pose, caster, obj.info.diameter, camera, depth, mask, self.icp_config)
+            mesh = self.meshes.get(obj.obj_id) if self.meshes else None
+            r = self.depth_refiner(obj.obj_id, mesh, caster, obj.info.diameter, pose, cov, source, camera, depth, mask)
+            pose, cov, source = r.pose, r.covariance, r.source
             self.timings["icp"] += 1000 * (time.perf_counter() - t)
-            if res.accepted:
-                pose, source = res.pose, source + "+icp"
-                cov = res.covariance if res.covariance is not None else cov
         stable = stable_pose(pose, obj.info.symmetries, reference)
         cov = transport_covariance(cov, pose, stable)
         visible = self._visible_fraction(caster, stable, camera, mask, obj.info.diameter)

@@ -75,7 +75,7 @@ def _subsample(a: F64, n: int) -> F64:
     return a[np.linspace(0, len(a) - 1, n).astype(int)]
 
 
-def _roi(camera: Camera, T: Pose, diameter: float, pad: float = 0.3) -> tuple[int, int, int, int]:
+def object_roi(camera: Camera, T: Pose, diameter: float, pad: float = 0.3) -> tuple[int, int, int, int]:
     """Pixel box around the projection of a sphere of the object's size."""
     c = T.t
     r = 0.5 * diameter * (1.0 + pad)
@@ -106,7 +106,7 @@ def refine_icp(
     """
     import open3d as o3d
 
-    roi = _roi(camera, T_cam_obj, diameter)
+    roi = object_roi(camera, T_cam_obj, diameter)
     model = raycaster.render(T_cam_obj, camera, roi)
     x, y, w, h = model.roi
     if w == 0 or model.hit.sum() < config.min_points:

@@ -130,11 +130,14 @@ def solve_pnp(
     if usable.sum() < 4:
         return None
     ideal = camera.undistort_points(uv[usable])
-    ok, rvec, tvec, idx = cv2.solvePnPRansac(
-        X[usable], ideal, camera.K, None,
-        iterationsCount=ransac_iterations, reprojectionError=ransac_threshold_px,
-        confidence=0.999, flags=cv2.SOLVEPNP_SQPNP,
-    )
+    try:
+        ok, rvec, tvec, idx = cv2.solvePnPRansac(
+            X[usable], ideal, camera.K, None,
+            iterationsCount=ransac_iterations, reprojectionError=ransac_threshold_px,
+            confidence=0.999, flags=cv2.SOLVEPNP_SQPNP,
+        )
+    except cv2.error:  # degenerate keypoints (SQPnP asserts when they nearly coincide): no PnP pose
+        return None
     if not ok or idx is None or len(idx) < 4 or not np.all(np.isfinite(tvec)) or tvec[2, 0] <= 0:
         return None
     inl = np.zeros(len(X), bool)

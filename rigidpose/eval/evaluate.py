@@ -20,7 +20,7 @@ from rigidpose.errors import DataError
 from rigidpose.eval import pose_error as pe
 from rigidpose.eval.depth_render import DepthRenderer
 from rigidpose.eval.matching import count_matches, top_estimates
-from rigidpose.eval.recall import MIN_VISIB_FRACT, VSD_TAUS, RecallCounts, thresholds
+from rigidpose.eval.recall import ADD_CURVE_THRESHOLDS, MIN_VISIB_FRACT, VSD_TAUS, RecallCounts, thresholds
 from rigidpose.geometry import Camera
 
 #: Metrics ``evaluate`` knows, in report order.
@@ -64,10 +64,15 @@ class EvalObject:
 
 @dataclass
 class EvalResult:
-    """Recall counts per metric plus bookkeeping and timing."""
+    """Recall counts per metric plus bookkeeping and timing.
+
+    ``add_curve`` counts ADD(-S) matches at every ``ADD_CURVE_THRESHOLDS`` level (for the
+    recall-vs-threshold plot) when "add" is evaluated; the reported ADD(-S) stays at 0.1·d.
+    """
 
     metrics: tuple[str, ...]
     counts: dict[str, RecallCounts]
+    add_curve: RecallCounts = field(default_factory=lambda: RecallCounts.empty(len(ADD_CURVE_THRESHOLDS)))
     n_images: int = 0
     n_estimates: int = 0
     n_estimates_evaluated: int = 0
@@ -153,6 +158,8 @@ def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalRe
         n_targets = int(valid.sum())
         for m in res.metrics:
             res.counts[m].add_targets(obj_id, n_targets)
+        if "add" in res.metrics:
+            res.add_curve.add_targets(obj_id, n_targets)
         cands = by_image.get((scene_id, im_id, obj_id), [])
         if n_targets == 0 or not cands:
             continue
@@ -169,7 +176,11 @@ def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalRe
                 errs = _vsd_errors(obj, ests, obj_gts, depth, camera, res)
                 counts = np.concatenate([count_matches(scores, E, ths, valid) for E in errs])
             else:
-                counts = count_matches(scores, _errors(m, obj, ests, obj_gts, camera), ths, valid)
+                errs = _errors(m, obj, ests, obj_gts, camera)
+                counts = count_matches(scores, errs, ths, valid)
+                if m == "add":
+                    curve = count_matches(scores, errs, ADD_CURVE_THRESHOLDS * obj.diameter, valid)
+                    res.add_curve.add_matches(obj_id, curve)
             res.counts[m].add_matches(obj_id, counts)
 
 

@@ -15,6 +15,8 @@ from numpy.typing import NDArray
 
 #: ADD(-S) is correct below this fraction of the diameter.
 ADD_THRESHOLD = 0.1
+#: ADD(-S) thresholds of the recall curve (0.02…0.50·d); the reported recall stays at 0.1·d.
+ADD_CURVE_THRESHOLDS = np.round(np.arange(1, 26) * 0.02, 2)
 #: MSSD correctness thresholds, fractions of the diameter.
 MSSD_THRESHOLDS = np.round(np.arange(1, 11) * 0.05, 2)
 #: MSPD correctness thresholds in pixels for a 640-pixel-wide image.

@@ -36,8 +36,14 @@ class RenderMesh:
     colors: NDArray[np.float32] | None = None
 
     @classmethod
-    def from_trimesh(cls, key: str, mesh: trimesh.Trimesh) -> RenderMesh:
-        """From a trimesh in metres; textures/face colours become vertex colours."""
+    def from_trimesh(cls, key: str, mesh: trimesh.Trimesh, crease_deg: float = 30.0) -> RenderMesh:
+        """From a trimesh in metres; textures/face colours become vertex colours.
+
+        An untextured mesh is split along its creases first (edges whose faces meet at more
+        than ``crease_deg``), so a CAD part renders with sharp edges and flat faces. Averaged
+        vertex normals across a 90° edge shade every face as a curved blob, which hides the
+        shape the network has to learn. Textured meshes (scans) are smooth and kept as they are.
+        """
         colors = None
         visual = mesh.visual
         try:
@@ -47,6 +53,8 @@ class RenderMesh:
                 colors = np.asarray(visual.vertex_colors)[:, :3] / 255.0
         except Exception:  # noqa: BLE001 - a broken texture falls back to a plain albedo
             colors = None
+        if colors is None and len(mesh.faces):
+            mesh = trimesh.graph.smooth_shade(mesh, angle=np.radians(crease_deg), facet_minarea=None)
         return cls(
             key,
             np.ascontiguousarray(mesh.vertices, dtype=np.float32),

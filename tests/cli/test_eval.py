@@ -136,3 +136,32 @@ def test_eval_mismatched_depth_size(tiny_bop, tmp_path, capsys):
     write_depth(tiny_bop.root / "test" / "000001" / "depth" / "000001.png", np.ones((100, 120)), 0.1)
     err = _run_err(["--results", str(res), "--dataset", str(tiny_bop.root)], capsys)
     assert "image is 120x100 but the camera is 320x240" in err
+
+
+def test_eval_recall_curves_plot(tiny_bop, tmp_path, capsys):
+    """ADD(-S) at every curve threshold: 12 mm (im 1) counts from 0.1·d = 12.33 mm on; the PNG is written."""
+    import cv2
+
+    from rigidpose.eval import evaluate
+    from rigidpose.eval.plots import recall_curves
+    from rigidpose.eval.recall import ADD_CURVE_THRESHOLDS, MSSD_THRESHOLDS
+
+    rows = _rows(tiny_bop)
+    result = evaluate(BopDataset(tiny_bop.root), "test", rows, ("add", "mssd", "mspd"))
+    curves = recall_curves(result)
+    assert set(curves) == {"add", "mssd", "mspd"}
+    ths, add = curves["add"]
+    np.testing.assert_array_equal(ths, ADD_CURVE_THRESHOLDS)
+    np.testing.assert_allclose(add["all"], np.where(ADD_CURVE_THRESHOLDS * DIAM > 0.012, 2 / 3, 1 / 3))
+    np.testing.assert_array_equal(add["obj_1"], add["all"])
+    assert add["all"][list(ADD_CURVE_THRESHOLDS).index(0.1)] == pytest.approx(2 / 3)
+    np.testing.assert_allclose(curves["mssd"][1]["all"], np.where(MSSD_THRESHOLDS * DIAM > 0.012, 2 / 3, 1 / 3))
+
+    res = tmp_path / "res.csv"
+    write_results_csv(res, rows)
+    png = tmp_path / "plots" / "recall.png"
+    assert cli.main(["eval", "--results", str(res), "--dataset", str(tiny_bop.root), "--no-vsd",
+                     "--plot", str(png), "--no-progress"]) == 0
+    assert f"wrote {png}" in capsys.readouterr().out
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape[1] > 2 * img.shape[0]  # three panels side by side

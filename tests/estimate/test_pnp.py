@@ -62,6 +62,13 @@ def test_too_few_usable_points_give_none(rng):
         solve_pnp(X, uv, CAM, [1, 1])
 
 
+def test_coincident_keypoints_give_none_not_an_opencv_error(rng):
+    """An untrained network can put every keypoint on one pixel; SQPnP asserts on that."""
+    X = _keypoints(rng, 9)
+    uv = np.tile([[320.0, 240.0]], (9, 1))
+    assert solve_pnp(X, uv, CAM) is None
+
+
 @pytest.mark.parametrize("sigma_known", [True, False])
 def test_covariance_matches_the_empirical_spread(sigma_known):
     """With known pixel noise, predicted std per axis is within 2x of the observed spread."""

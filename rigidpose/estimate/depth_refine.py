@@ -1,0 +1,92 @@
+"""Depth refinement of one estimate: ICP from the RGB pose and from a shape-only hypothesis.
+
+1. ICP (:func:`~rigidpose.estimate.icp.refine_icp`) from the RGB pose. When it is accepted
+   and the depth and mask agree with it (``good_agreement``), that is the answer: a good
+   RGB pose, and every tracked frame, costs one ICP.
+2. Otherwise, with ``global_init``, ICP of the observed points inside the mask from a grid of
+   rotations (:func:`~rigidpose.estimate.global_reg.grid_hypotheses`); the few best starts
+   are refined by the same ICP as 1.
+3. The accepted result that the depth image and mask agree with best
+   (:func:`~rigidpose.estimate.global_reg.depth_agreement`) wins; the RGB pose stays when
+   neither ICP run is accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rigidpose.estimate.global_reg import GlobalRegConfig, ModelCloud, depth_agreement, grid_hypotheses
+from rigidpose.estimate.icp import IcpConfig, refine_icp
+from rigidpose.geometry import Camera, Pose
+
+
+@dataclass(frozen=True, eq=False)
+class Refined:
+    """A depth-refined pose, its (6, 6) covariance and where it came from ("+icp" or "depth+icp" suffixes)."""
+
+    pose: Pose
+    covariance: NDArray[np.float64]
+    source: str
+
+
+def observed_points(camera: Camera, depth: NDArray, mask: NDArray, diameter: float,
+                    max_points: int = 4000) -> NDArray[np.float64]:
+    """(N, 3) camera-frame points of the valid depth pixels inside ``mask`` (H, W bool), metres.
+
+    Points further than one diameter from the median depth are dropped (mask edges bleeding
+    onto the background).
+    """
+    v, u = np.nonzero(np.asarray(mask, bool) & np.isfinite(depth) & (depth > 0))
+    if len(v) == 0:
+        return np.zeros((0, 3))
+    z = np.asarray(depth, np.float64)[v, u]
+    keep = np.abs(z - np.median(z)) < diameter
+    u, v, z = u[keep], v[keep], z[keep]
+    if len(z) > max_points:
+        idx = np.linspace(0, len(z) - 1, max_points).astype(int)
+        u, v, z = u[idx], v[idx], z[idx]
+    return camera.backproject_pixels(np.stack([u, v], 1).astype(np.float64), z)
+
+
+class DepthRefiner:
+    """ICP from the RGB pose, plus (``global_init``) ICP from the best rotation-grid hypotheses.
+
+    Model point clouds are sampled once per object on first use.
+    """
+
+    def __init__(self, icp: IcpConfig = IcpConfig(), global_init: bool = True,
+                 global_config: GlobalRegConfig = GlobalRegConfig(), good_agreement: float = 0.85) -> None:
+        self.icp, self.global_init, self.global_config = icp, bool(global_init), global_config
+        self.good_agreement = float(good_agreement)
+        self._clouds: dict[int, ModelCloud] = {}
+
+    def cloud(self, obj_id: int, mesh, diameter: float) -> ModelCloud:
+        if obj_id not in self._clouds:
+            self._clouds[obj_id] = ModelCloud(mesh.vertices, mesh.faces, diameter, self.global_config)
+        return self._clouds[obj_id]
+
+    def __call__(self, obj_id: int, mesh, caster, diameter: float, pose: Pose, covariance: NDArray, source: str,
+                 camera: Camera, depth: NDArray, mask: NDArray | None) -> Refined:
+        """Refine ``pose`` (RGB stage, with its ``covariance`` and ``source``) against ``depth`` (H, W, m)."""
+        candidates: list[Refined] = []
+        res = refine_icp(pose, caster, diameter, camera, depth, mask, self.icp)
+        scores: list[float] = []
+        if res.accepted:
+            cov = res.covariance if res.covariance is not None else covariance
+            candidates.append(Refined(res.pose, cov, source + "+icp"))
+            scores.append(depth_agreement(res.pose, caster, camera, depth, mask, diameter))
+            if scores[0] >= self.good_agreement:
+                return candidates[0]
+        if self.global_init and mask is not None and mesh is not None:
+            for start in grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed_points(camera, depth, mask, diameter)):
+                res2 = refine_icp(start, caster, diameter, camera, depth, mask, self.icp)
+                if res2.accepted:
+                    cov = res2.covariance if res2.covariance is not None else covariance
+                    candidates.append(Refined(res2.pose, cov, "depth+icp"))
+                    scores.append(depth_agreement(res2.pose, caster, camera, depth, mask, diameter))
+        if not candidates:
+            return Refined(pose, covariance, source)
+        return candidates[int(np.argmax(scores))]

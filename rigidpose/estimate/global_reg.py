@@ -1,0 +1,129 @@
+"""A second depth hypothesis that does not need the RGB pose: ICP from a grid of rotations.
+
+ICP (:mod:`.icp`) only corrects a pose that is already close (it rejects turns over 30°).
+When the RGB stages get the rotation wrong but the object's mask and depth are good, the
+shape alone can still place the model. The observed points inside the mask are aligned
+to the model's surface by point-to-plane ICP from each of the 60 rotations of the
+icosahedral group (neighbours about 45° apart, inside ICP's basin for most parts), the
+translation started at the points' centroid pushed back along the viewing ray. The starts
+that end with the best overlap are returned; the caller refines them and ranks the results
+by how well the depth image and mask agree with the model rendered there
+(:func:`depth_agreement`).
+
+This was chosen over FPFH features + RANSAC (open3d's ``registration_ransac_based_on_
+feature_matching``) by measurement: on the bracket at 3–5.5 diameters, 20 random views,
+depth noise 0.5 mm, the grid found the pose (< 2° after ICP) in 19 of 20 views in about
+0.2 s, FPFH + RANSAC in 7 to 13 of 20 in 0.08–0.25 s (``/tmp`` script in the issue note).
+
+Distances are fractions of the object diameter, so one configuration fits every object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rigidpose.estimate.icp import object_roi
+from rigidpose.geometry import Camera, Pose
+from rigidpose.objects.raycast import MeshRaycaster
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class GlobalRegConfig:
+    """Settings of :func:`grid_hypotheses`; lengths × the object diameter.
+
+    Attributes:
+        model_points: surface points sampled on the model (with face normals).
+        max_points: observed points are subsampled to at most this many.
+        min_points: fewer observed points → no hypothesis.
+        corr_dists: correspondence distances of the two ICP stages.
+        iterations: ICP iterations per stage.
+        push_back: the start translation is the observed centroid moved this far along its ray
+            (the visible surface is in front of the object's centre).
+        keep: how many of the best-overlapping starts are returned.
+    """
+
+    model_points: int = 3000
+    max_points: int = 250
+    min_points: int = 30
+    corr_dists: tuple[float, ...] = (0.15, 0.05)
+    iterations: int = 8
+    push_back: float = 0.15
+    keep: int = 4
+
+
+def rotation_grid() -> F64:
+    """(60, 3, 3) the rotations of the icosahedral group."""
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.create_group("I").as_matrix()
+
+
+class ModelCloud:
+    """The model's surface points (object frame, metres) with face normals, for :func:`grid_hypotheses`."""
+
+    def __init__(self, vertices: NDArray, faces: NDArray, diameter: float, config: GlobalRegConfig = GlobalRegConfig()):
+        import open3d as o3d
+        import trimesh
+
+        mesh = trimesh.Trimesh(np.asarray(vertices, np.float64), np.asarray(faces), process=False)
+        pts, face = trimesh.sample.sample_surface(mesh, config.model_points, seed=0)
+        self.cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(pts, np.float64)))
+        self.cloud.normals = o3d.utility.Vector3dVector(np.asarray(mesh.face_normals[face], np.float64))
+        self.centre = 0.5 * (mesh.bounds[0] + mesh.bounds[1])
+        self.diameter, self.config = float(diameter), config
+
+
+def grid_hypotheses(model: ModelCloud, observed: F64) -> list[Pose]:
+    """Up to ``config.keep`` candidate ``T_cam_obj`` for ``observed`` (N, 3) camera-frame points,
+    best overlap first; empty when there are too few points."""
+    import open3d as o3d
+
+    reg = o3d.pipelines.registration
+    cfg, d = model.config, model.diameter
+    obs = np.asarray(observed, np.float64)
+    if len(obs) < cfg.min_points:
+        return []
+    if len(obs) > cfg.max_points:
+        obs = obs[np.linspace(0, len(obs) - 1, cfg.max_points).astype(int)]
+    src = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(obs))
+    c = obs.mean(axis=0)
+    c = c + cfg.push_back * d * c / max(np.linalg.norm(c), 1e-9)
+    ranked = []
+    for R in rotation_grid():
+        T_obj_cam = np.eye(4)  # ICP moves the observed points (camera frame) onto the model (object frame)
+        T_obj_cam[:3, :3] = R.T
+        T_obj_cam[:3, 3] = model.centre - R.T @ c
+        for frac in cfg.corr_dists:
+            dist = frac * d
+            out = reg.registration_icp(src, model.cloud, dist, T_obj_cam,
+                                       reg.TransformationEstimationPointToPlane(reg.TukeyLoss(k=dist)),
+                                       reg.ICPConvergenceCriteria(max_iteration=cfg.iterations))
+            T_obj_cam = np.asarray(out.transformation)
+        ranked.append((out.fitness, -out.inlier_rmse, T_obj_cam))
+    ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    return [Pose.from_matrix(np.linalg.inv(T), "cam", "obj") for _, _, T in ranked[: cfg.keep]]
+
+
+def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
+                    diameter: float, tol: float = 0.03) -> float:
+    """How well the model at ``pose`` explains the depth image and the mask, in [0, 1].
+
+    The mean of two fractions over the model's rendered silhouette: pixels whose observed
+    depth (H, W, metres, 0 = invalid) is within ``tol``·diameter of the model's, and pixels
+    inside ``mask`` (H, W bool; this half is 1 without a mask).
+    """
+    img = caster.render(pose, camera, object_roi(camera, pose, diameter))
+    hit = img.hit
+    n = int(hit.sum())
+    if n == 0:
+        return 0.0
+    x, y, w, h = img.roi
+    d_obs = np.asarray(depth, np.float64)[y : y + h, x : x + w]
+    close = np.isfinite(d_obs) & (np.abs(d_obs - img.depth) < tol * diameter) & hit
+    inside = 1.0 if mask is None else np.count_nonzero(np.asarray(mask, bool)[y : y + h, x : x + w] & hit) / n
+    return 0.5 * (np.count_nonzero(close) / n + inside)

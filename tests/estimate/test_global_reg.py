@@ -1,0 +1,108 @@
+"""Shape-only depth hypotheses (ICP from a rotation grid) and the depth refiner that picks between
+ICP from the RGB pose and ICP from the shape-only start."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from rigidpose.estimate.depth_refine import DepthRefiner, observed_points
+from rigidpose.estimate.global_reg import ModelCloud, depth_agreement, grid_hypotheses, rotation_grid
+from rigidpose.geometry import Camera, Pose, axis_angle_to_matrix
+from rigidpose.objects.parts import bracket
+from rigidpose.objects.raycast import MeshRaycaster
+
+CAM = Camera(np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]]), 640, 480)
+POSES = [Pose.from_rvec_tvec(r, t, "cam", "obj") for r, t in (
+    ([2.2, 0.4, -0.3], [0.01, -0.02, 0.40]),
+    ([0.3, -1.9, 0.8], [-0.03, 0.01, 0.45]),
+    ([-1.2, 0.6, 2.4], [0.02, 0.03, 0.50]),
+)]
+
+
+class _Mesh:
+    def __init__(self, m):
+        self.vertices, self.faces = m.vertices, m.faces
+
+
+@pytest.fixture(scope="module")
+def part():
+    mesh = bracket()
+    return _Mesh(mesh), MeshRaycaster(mesh.vertices, mesh.faces), float(np.linalg.norm(mesh.extents))
+
+
+def _frame(caster, pose, rng, noise=0.0005):
+    img = caster.render(pose, CAM)
+    depth = img.depth.copy()
+    depth[img.hit] += rng.normal(0, noise, int(img.hit.sum())).astype(np.float32)
+    return depth, img.hit
+
+
+def test_rotation_grid_covers_so3():
+    """60 rotations; every random rotation is within 45° of one of them (ICP's basin)."""
+    from rigidpose.geometry import random_rotation
+
+    grid = rotation_grid()
+    assert grid.shape == (60, 3, 3)
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for _ in range(500):
+        R = random_rotation(rng)
+        cos = (np.einsum("ij,gij->g", R, grid) - 1) / 2
+        worst = max(worst, np.degrees(np.arccos(np.clip(cos.max(), -1, 1))))
+    assert worst < 45
+
+
+@pytest.mark.parametrize("k", range(len(POSES)))
+def test_grid_hypotheses_find_the_pose_from_depth_alone(part, rng, k):
+    mesh, caster, diameter = part
+    depth, mask = _frame(caster, POSES[k], rng)
+    pts = observed_points(CAM, depth, mask, diameter)
+    assert len(pts) > 500
+    starts = grid_hypotheses(ModelCloud(mesh.vertices, mesh.faces, diameter), pts)
+    assert 1 <= len(starts) <= 4
+    best = min(starts, key=lambda p: p.angle_to(POSES[k]))
+    # one is close enough for ICP: well inside its 30° / 0.25 d acceptance
+    assert np.degrees(best.angle_to(POSES[k])) < 20 and best.distance_to(POSES[k]) < 0.1 * diameter
+
+
+@pytest.mark.parametrize("k", range(len(POSES)))
+def test_refiner_recovers_from_a_wrong_rgb_rotation(part, rng, k):
+    """The RGB pose is 120° off (out of ICP's reach): the shape-only start wins."""
+    mesh, caster, diameter = part
+    truth = POSES[k]
+    depth, mask = _frame(caster, truth, rng)
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    cov = np.eye(6) * 1e-2
+    out = DepthRefiner()(1, mesh, caster, diameter, wrong, cov, "fused", CAM, depth, mask)
+    assert out.source == "depth+icp"
+    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
+    assert out.covariance.shape == (6, 6) and not np.array_equal(out.covariance, cov)
+    # and the choice follows the agreement with the depth image
+    assert depth_agreement(out.pose, caster, CAM, depth, mask, diameter) > 0.95
+    assert depth_agreement(wrong, caster, CAM, depth, mask, diameter) < 0.8
+
+
+def test_refiner_keeps_a_good_rgb_pose_refined_and_is_off_when_asked(part, rng):
+    mesh, caster, diameter = part
+    truth = POSES[1]
+    depth, mask = _frame(caster, truth, rng)
+    near = Pose(truth.R @ axis_angle_to_matrix(np.radians([2.0, -1.0, 1.5])), truth.t + [0.003, 0, -0.004], "cam", "obj")
+    out = DepthRefiner()(1, mesh, caster, diameter, near, np.eye(6), "pnp", CAM, depth, mask)
+    assert out.source == "pnp+icp"  # agreed with: no search
+    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
+    off = DepthRefiner(global_init=False)(1, mesh, caster, diameter, near, np.eye(6), "pnp", CAM, depth, mask)
+    assert off.source == "pnp+icp"
+
+
+def test_no_points_no_hypothesis(part):
+    mesh, caster, diameter = part
+    depth = np.zeros((480, 640), np.float32)
+    mask = np.zeros((480, 640), bool)
+    assert len(observed_points(CAM, depth, mask, diameter)) == 0
+    out = DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, mask)
+    assert out.source == "fused" and out.pose is POSES[0]
+    depth[:] = np.nan  # NaN depth everywhere: still no crash, still the RGB pose
+    assert DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, mask.__invert__()).source == "fused"
