@@ -23,7 +23,7 @@ import numpy as np
 from rigidpose.bop.camera import write_camera_json
 from rigidpose.bop.images import encode_mask, write_depth, write_file_bytes, write_rgb
 from rigidpose.bop.jsonio import write_json_atomic
-from rigidpose.bop.models import model_filename, write_model_ply
+from rigidpose.bop.models import model_filename, write_model_names, write_model_ply
 from rigidpose.bop.models_info import write_models_info
 from rigidpose.bop.scene import GtInfo, GtInstance, SceneCamera, write_scene_camera, write_scene_gt, write_scene_gt_info
 from rigidpose.geometry import Camera
@@ -140,12 +140,14 @@ def finalize_chunk(out: Path, chunk: int, camera: Camera, cfg: OutputConfig, tmp
 
 
 def write_dataset_files(out: Path, models: list, camera: Camera, depth_scale: float) -> None:
-    """``OUT/models/obj_NNNNNN.ply`` (mm), ``models_info.json`` and ``OUT/camera.json``."""
+    """``OUT/models/obj_NNNNNN.ply`` (mm), ``models_info.json``, ``models_names.json`` (the
+    models' names, from their file names) and ``OUT/camera.json``."""
     out = Path(out)
     (out / "models").mkdir(parents=True, exist_ok=True)
     for m in models:
         write_model_ply(out / "models" / model_filename(m.obj_id), m)
     write_models_info(out / "models" / "models_info.json", {m.obj_id: m.info for m in models})
+    write_model_names(out / "models", {m.obj_id: m.name for m in models if m.name})
     write_camera_json(out / "camera.json", camera.without_distortion(), depth_scale)
     (out / SPLIT).mkdir(exist_ok=True)
 

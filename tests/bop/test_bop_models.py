@@ -36,3 +36,19 @@ def test_missing_models(tmp_path):
     write_models_info(tmp_path / "models_info.json", {2: _box_model(2).info})
     with pytest.raises(DataError, match="lists object 2 but .*obj_000002.ply is missing"):
         load_dataset_models(tmp_path)
+
+
+def test_model_names_travel_beside_the_models(tmp_path):
+    from rigidpose.bop.models import read_model_names, write_model_names
+
+    m = _box_model()
+    write_model_ply(tmp_path / model_filename(1), m)
+    write_models_info(tmp_path / "models_info.json", {1: m.info})
+    assert load_dataset_models(tmp_path)[1].name == "obj_000001"  # no names file: the file stem
+    write_model_names(tmp_path, {1: "box bracket"})
+    assert read_model_names(tmp_path) == {1: "box bracket"}
+    assert load_dataset_models(tmp_path)[1].name == "box bracket"
+    for bad in ('{"1": ""}', '{"one": "box"}', '["box"]', "{"):
+        (tmp_path / "models_names.json").write_text(bad)
+        with pytest.raises(DataError, match="models_names.json"):
+            load_dataset_models(tmp_path)

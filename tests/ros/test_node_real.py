@@ -53,10 +53,11 @@ from rigidpose_ros.conversions import camera_to_camera_info  # noqa: E402
 from rigidpose_ros.pose_msgs import msg_to_pose  # noqa: E402
 
 RELIABLE = QoSProfile(depth=50)
+NAMES = {1: "bracket", 2: "block"}
 STAMP = (4321, 765)
 GRASPS = """\
 grasps:
-  obj_000001:
+  bracket:
     top: {xyz: [0.0, 0.0, 0.06], quat: [1.0, 0.0, 0.0, 0.0]}
   2:
     peg: {xyz: [-0.015, 0.008, 0.03]}
@@ -118,12 +119,13 @@ def test_real_checkpoint_publishes_two_objects_with_grasps(real_run, tmp_path):
         client.close()
 
     tf = {t.child_frame_id: t for t in got["/tf"][0].transforms}
-    assert set(tf) == {"obj_000001_0", "obj_000002_0", "obj_000001_0/top", "obj_000002_0/peg"}
+    # frames are named after the mesh files (bracket.ply, block.ply), through the model card
+    assert set(tf) == {"bracket_0", "block_0", "bracket_0/top", "block_0/peg"}
     for child, t in tf.items():
         parent = child.split("/")[0] if "/" in child else "cam_optical"
         assert (t.header.frame_id, t.header.stamp.sec, t.header.stamp.nanosec) == (parent, *STAMP)
     for oid in (1, 2):
-        tr = tf[f"obj_{oid:06d}_0"].transform
+        tr = tf[f"{NAMES[oid]}_0"].transform
         pose = Pose.from_quat([tr.rotation.x, tr.rotation.y, tr.rotation.z, tr.rotation.w],
                               [tr.translation.x, tr.translation.y, tr.translation.z])
         assert pose.allclose(expected[oid], atol=1e-4), (pose, expected[oid])
@@ -131,14 +133,14 @@ def test_real_checkpoint_publishes_two_objects_with_grasps(real_run, tmp_path):
         u, v = camera.project(pose.t[None])[0]
         assert x <= u <= x + w and y <= v <= y + h, (oid, (u, v), (x, y, w, h))
         assert 1 / 1.5 < pose.t[2] / gt[oid].t[2] < 1.5, (oid, pose.t, gt[oid].t)
-    top = tf["obj_000001_0/top"].transform
+    top = tf["bracket_0/top"].transform
     np.testing.assert_allclose([top.translation.z, top.rotation.x], [0.06, 1.0], atol=1e-12)
 
     dets = got["/pose_estimator/detections"][0]
     assert (dets.header.frame_id, dets.header.stamp.sec, dets.header.stamp.nanosec) == ("cam_optical", *STAMP)
-    assert sorted(d.id for d in dets.detections) == ["obj_000001_0", "obj_000002_0"]
+    assert sorted(d.id for d in dets.detections) == ["block_0", "bracket_0"]
     for d in dets.detections:
-        oid = int(d.id[4:10])
+        oid = {f"{n}_0": o for o, n in NAMES.items()}[d.id]
         assert msg_to_pose(d.results[0].pose.pose).allclose(expected[oid], atol=1e-4)
     meshes = [m for m in got["/pose_estimator/markers"][0].markers if m.type == Marker.MESH_RESOURCE]
     assert sorted(m.mesh_resource.rsplit("/", 1)[1] for m in meshes) == ["obj_000001.ply", "obj_000002.ply"]

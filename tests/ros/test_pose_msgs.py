@@ -101,6 +101,9 @@ def test_outputs_name_instances_filter_and_keep_the_header(rng):
     assert ms[1].type == Marker.LINE_LIST and len(ms[1].points) == 24
     with pytest.raises(TypeError):
         select([("not", "an", "estimate")], 0.0, [])
+    # names from mesh files become safe TF frame ids
+    odd = [PoseEstimate(4, poses[0], 0.9, name="005 soup-can.v2"), PoseEstimate(5, poses[1], 0.8, name="  ")]
+    assert build_outputs(h, odd, {}).child_frames == ["005_soup_can_v2_0", "obj_000005_0"]
 
 
 def test_parse_config_validates():

@@ -31,11 +31,19 @@ def test_layout_and_read_back(dataset: Path) -> None:
     assert sorted(ds.models) == [1, 2] and ds.camera.width == 200
     assert np.allclose(ds.models[1].mesh.bounds, l_shape().bounds, atol=1e-6)  # PLY in mm, read back in m
     assert (dataset / "preview.png").is_file()
+    assert {o: m.name for o, m in ds.models.items()} == _names(dataset)  # models_names.json, from the mesh files
     assert not list((dataset / SPLIT).glob(".tmp_*"))
     for s in (0, 1, 2):
         for im_id in ds.image_ids(SPLIT, s):
             assert ds.read_rgb(SPLIT, s, im_id).shape == (150, 200, 3)
             assert len(ds.gt(SPLIT, s)[im_id]) == len(ds.gt_info(SPLIT, s)[im_id]) >= 1
+
+
+def _names(dataset: Path) -> dict[int, str]:
+    import json
+
+    manifest = json.loads((dataset / "synth_manifest.json").read_text())
+    return {i + 1: Path(m).stem for i, m in enumerate(manifest["models"])}
 
 
 def _instances(ds: BopDataset):  # noqa: ANN202

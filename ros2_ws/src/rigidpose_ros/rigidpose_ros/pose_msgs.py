@@ -8,6 +8,8 @@ An all-zero covariance means "not estimated".
 
 from __future__ import annotations
 
+import re
+
 from typing import Any, Sequence
 
 import numpy as np
@@ -65,8 +67,12 @@ def transform_stamped(pose: Pose, header: Header, child_frame: str) -> Transform
 
 
 def object_label(est: PoseEstimate) -> str:
-    """The class label of an estimate: its name, or ``obj_<id>`` (6 digits, as BOP names files)."""
-    return est.name or f"obj_{est.obj_id:06d}"
+    """The class label of an estimate: its name, or ``obj_<id>`` (6 digits, as BOP names files).
+
+    Characters other than letters, digits and ``_`` become ``_``, so the label is a safe
+    TF frame id ("my part.v2" → "my_part_v2").
+    """
+    return re.sub(r"[^A-Za-z0-9_]", "_", est.name.strip()) if est.name and est.name.strip() else f"obj_{est.obj_id:06d}"
 
 
 def detection3d(
