@@ -38,12 +38,18 @@ class Measurement:
     Attributes:
         estimate: the output value.
         reprojection_px: weighted RMS keypoint reprojection error of the RGB pose, pixels.
-        source: "pnp", "direct" or "fused" (the RGB stage), plus "+icp" when ICP was accepted.
+        source: "pnp", "direct" or "fused" (the RGB stage), plus "+icp" when ICP was accepted;
+            "depth+icp" when the depth search found the pose.
     """
 
     estimate: PoseEstimate
     reprojection_px: float
     source: str
+
+    @property
+    def depth_verified(self) -> bool:
+        """ICP against the depth image accepted the pose (so the RGB reprojection error no longer judges it)."""
+        return self.source.endswith("icp")
 
 
 class Estimator:

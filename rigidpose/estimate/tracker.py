@@ -9,8 +9,9 @@ reference, so the reported frame never flips.
 States (per track, and :attr:`Tracker.state` for the stream):
 
 - ``searching``: no tracks; the detector runs on every frame.
-- ``tracking``: a track whose last measurement passed the gates (score, reprojection
-  error, and a jump no larger than ``max_jump`` × diameter from the prediction).
+- ``tracking``: a track whose last measurement passed the gates (score; a keypoint
+  reprojection error under ``max_reprojection_px``, or ICP accepted against depth; and a
+  jump no larger than ``max_jump`` × diameter from the prediction).
 - ``lost``: a track that missed; it coasts on its prediction and the detector runs to
   re-detect it. A detection of the same object within ``reacquire_distance`` ×
   diameter of the prediction takes back the track's id; after ``max_lost_frames``
@@ -131,8 +132,12 @@ class Tracker:
             else:
                 self._miss(t, pred)
 
+    def _trusted(self, m) -> bool:
+        """A measurement counts when ICP verified it against depth, or its keypoints reproject well."""
+        return m.depth_verified or m.reprojection_px <= self.config.max_reprojection_px
+
     def _acceptable(self, m, pred: Pose, obj_id: int) -> bool:
-        if m is None or m.reprojection_px > self.config.max_reprojection_px:
+        if m is None or not self._trusted(m):
             return False
         d = self.estimator.objects[obj_id].info.diameter
         return pred.distance_to(m.estimate.pose) <= self.config.max_jump * d
@@ -156,7 +161,7 @@ class Tracker:
         meas = [m for m in est.measure_requests(rgb, camera, depth, reqs, [None] * len(reqs)) if m is not None]
         for m in sorted(meas, key=lambda m: -m.estimate.score):
             e = m.estimate
-            if m.reprojection_px > cfg.max_reprojection_px:
+            if not self._trusted(m):
                 continue
             d = est.objects[e.obj_id].info.diameter
             same = [t for t in self.tracks if t.obj_id == e.obj_id]

@@ -146,3 +146,4 @@ def test_real_checkpoint_publishes_two_objects_with_grasps(real_run, tmp_path):
     assert sorted(m.mesh_resource.rsplit("/", 1)[1] for m in meshes) == ["obj_000001.ply", "obj_000002.ply"]
     assert all(m.mesh_resource.startswith("file:///") and m.scale.x == pytest.approx(1e-3) for m in meshes)
     assert "grasp frames from" in log.read_text() and "shutting down" in log.read_text()
+
