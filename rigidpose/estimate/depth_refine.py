@@ -25,11 +25,16 @@ from rigidpose.geometry import Camera, Pose
 
 @dataclass(frozen=True, eq=False)
 class Refined:
-    """A depth-refined pose, its (6, 6) covariance and where it came from ("+icp" or "depth+icp" suffixes)."""
+    """A depth-refined pose, its (6, 6) covariance and where it came from ("+icp" or "depth+icp" suffixes).
+
+    ``agreement`` is :func:`~rigidpose.estimate.global_reg.depth_agreement` of an accepted
+    ICP result, None when the input pose was kept.
+    """
 
     pose: Pose
     covariance: NDArray[np.float64]
     source: str
+    agreement: float | None = None
 
 
 def observed_points(camera: Camera, depth: NDArray, mask: NDArray, diameter: float,
@@ -79,7 +84,7 @@ class DepthRefiner:
             candidates.append(Refined(res.pose, cov, source + "+icp"))
             scores.append(depth_agreement(res.pose, caster, camera, depth, mask, diameter))
             if scores[0] >= self.good_agreement:
-                return candidates[0]
+                return Refined(res.pose, candidates[0].covariance, candidates[0].source, scores[0])
         if self.global_init and mask is not None and mesh is not None:
             for start in grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed_points(camera, depth, mask, diameter)):
                 res2 = refine_icp(start, caster, diameter, camera, depth, mask, self.icp)
@@ -89,4 +94,5 @@ class DepthRefiner:
                     scores.append(depth_agreement(res2.pose, caster, camera, depth, mask, diameter))
         if not candidates:
             return Refined(pose, covariance, source)
-        return candidates[int(np.argmax(scores))]
+        best = int(np.argmax(scores))
+        return Refined(candidates[best].pose, candidates[best].covariance, candidates[best].source, scores[best])

@@ -59,7 +59,8 @@ class Estimator:
         crop: the PoseNet stage. detect: the detector stage, or None (then boxes must be given).
         objects: obj_id → card object (keypoints, diameter, symmetries) of the estimated objects.
         meshes: obj_id → ObjectModel, needed for ICP and the visible fraction; None without.
-        score_threshold: estimates scoring less are dropped (score = box score × mean keypoint confidence).
+        score_threshold: estimates scoring less are dropped. Score = box score × mean keypoint
+            confidence, or box score × depth agreement when ICP against depth accepted the pose.
         use_depth / icp: refine with ICP when a depth image is given.
         global_init: with depth, also try a shape-only FPFH/RANSAC start for ICP and keep
             whichever refined pose the depth agrees with better (:mod:`.depth_refine`).
@@ -207,17 +208,22 @@ class Estimator:
                                                   camera, obj.info.diameter, self.fuse_config)
         self.timings["pnp"] += 1000 * (time.perf_counter() - t)
         score = float(c.request.score * np.mean(c.confidences))
-        if fused is None or score < self.score_threshold:
+        caster = self.raycaster(obj.obj_id)
+        refine = depth is not None and self.use_depth and self.icp and caster is not None
+        if fused is None or (score < self.score_threshold and not refine):
             return None
         pose, cov, source = fused.pose.renamed("cam", "obj"), fused.covariance, fused.source
         mask = c.mask(camera) if depth is not None or self.meshes is not None else None
-        caster = self.raycaster(obj.obj_id)
-        if depth is not None and self.use_depth and self.icp and caster is not None:
+        if refine:
             t = time.perf_counter()
             mesh = self.meshes.get(obj.obj_id) if self.meshes else None
             r = self.depth_refiner(obj.obj_id, mesh, caster, obj.info.diameter, pose, cov, source, camera, depth, mask)
             pose, cov, source = r.pose, r.covariance, r.source
+            if r.agreement is not None:  # depth verified the pose: the score is the depth's word, not the keypoints'
+                score = float(c.request.score * r.agreement)
             self.timings["icp"] += 1000 * (time.perf_counter() - t)
+            if score < self.score_threshold:
+                return None
         stable = stable_pose(pose, obj.info.symmetries, reference)
         cov = transport_covariance(cov, pose, stable)
         visible = self._visible_fraction(caster, stable, camera, mask, obj.info.diameter)

@@ -103,6 +103,32 @@ def test_pipeline_with_gt_crops_icp_and_visible_fraction(objects, rng):
         assert ms[1].estimate.pose.distance_to(canon) < 0.01 and np.degrees(ms[1].estimate.pose.angle_to(canon)) < 3
 
 
+def test_depth_verified_pose_is_scored_by_the_depth(objects, rng):
+    """Keypoint confidences of 0.05 (an unsure network) and a wrong RGB rotation: without depth
+    nothing passes the 0.3 threshold; with depth, the depth search finds the pose and the
+    score becomes box score × depth agreement."""
+    cards, meshes = objects
+
+    class Unsure(GtCropStage):
+        def __call__(self, rgb, camera, requests):
+            out = super().__call__(rgb, camera, requests)
+            for o in out:
+                o.confidences[:] = 0.05
+                o.keypoints_px[:] = o.keypoints_px[::-1].copy()  # keypoints swapped: PnP gets a wrong pose
+            return out
+
+    crop = Unsure(cards, meshes, rng)
+    est = Estimator(crop, None, cards, meshes, score_threshold=0.3)
+    crop.gt = [(1, T1)]
+    boxes = [(1, gt_box(meshes, 1, T1))]
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    assert est.measure(rgb, CAM, None, boxes) == []
+    [m] = est.measure(rgb, CAM, render_depth(meshes, crop.gt), boxes)
+    assert m.source.endswith("icp") and m.depth_verified
+    assert m.estimate.score > 0.9  # agreement of an exact pose with exact depth and mask
+    assert m.estimate.pose.distance_to(T1) < 2e-3 and np.degrees(m.estimate.pose.angle_to(T1)) < 1
+
+
 def test_estimator_errors(objects, rng):
     est, _ = _estimator(objects, rng)
     rgb = np.zeros((480, 640, 3), np.uint8)

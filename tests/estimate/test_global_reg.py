@@ -77,7 +77,7 @@ def test_refiner_recovers_from_a_wrong_rgb_rotation(part, rng, k):
     wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
     cov = np.eye(6) * 1e-2
     out = DepthRefiner()(1, mesh, caster, diameter, wrong, cov, "fused", CAM, depth, mask)
-    assert out.source == "depth+icp"
+    assert out.source == "depth+icp" and out.agreement > 0.95
     assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
     assert out.covariance.shape == (6, 6) and not np.array_equal(out.covariance, cov)
     # and the choice follows the agreement with the depth image
@@ -103,6 +103,6 @@ def test_no_points_no_hypothesis(part):
     mask = np.zeros((480, 640), bool)
     assert len(observed_points(CAM, depth, mask, diameter)) == 0
     out = DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, mask)
-    assert out.source == "fused" and out.pose is POSES[0]
+    assert out.source == "fused" and out.pose is POSES[0] and out.agreement is None
     depth[:] = np.nan  # NaN depth everywhere: still no crash, still the RGB pose
     assert DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, mask.__invert__()).source == "fused"
