@@ -6,6 +6,7 @@ equivalent each frame: the tracker must still keep identities and never flip the
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fakes import CAM, GtCropStage, gt_box, make_objects
 from rigidpose.estimate.estimator import Estimator
@@ -15,15 +16,17 @@ from rigidpose.geometry import Pose, axis_angle_to_matrix
 N = 15
 
 
-def scene(k: int) -> list[tuple[int, Pose]]:
-    s = k / (N - 1)
+def scene(k: int, n: int = N) -> list[tuple[int, Pose]]:
+    s = k / (n - 1)
     a = Pose(axis_angle_to_matrix([1.8, 0.2, 0.1 + s]), [-0.12 + 0.24 * s, -0.03, 0.55], "cam", "obj")
     b = Pose(axis_angle_to_matrix([0.4, -2.0, 0.3 - s]), [0.12 - 0.24 * s, 0.04, 0.6], "cam", "obj")
     c = Pose(axis_angle_to_matrix([0.2, 0.1, 0.3 + 1.2 * s]), [0.0, 0.12, 0.5], "cam", "obj")
     return [(1, a), (1, b), (2, c)]
 
 
-def test_tracks_keep_identity_and_symmetric_frame_never_flips(rng):
+@pytest.mark.parametrize("n", [N, pytest.param(300, marks=pytest.mark.slow, id="10s_at_30fps")])
+def test_tracks_keep_identity_and_symmetric_frame_never_flips(rng, n):
+    """``n`` frames; 300 is a 10-second video at 30 fps (the brackets cross around frame 150)."""
     cards, meshes = make_objects()
     crop = GtCropStage(cards, meshes, rng, noise_px=0.5)
     est = Estimator(crop, None, cards, meshes, score_threshold=0.1, tracking=True)
@@ -32,8 +35,8 @@ def test_tracks_keep_identity_and_symmetric_frame_never_flips(rng):
     assert tracker.state == SEARCHING
     ids_to_gt: dict[int, int] = {}
     prev_box_pose = None
-    for k in range(N):
-        crop.gt = scene(k)
+    for k in range(n):
+        crop.gt = scene(k, n)
         boxes = [(o, gt_box(meshes, o, T)) for o, T in crop.gt] if k == 0 else None
         out = tracker.update(rgb, CAM, None, boxes)
         assert len(out) == 3 and tracker.state == TRACKING
@@ -45,8 +48,8 @@ def test_tracks_keep_identity_and_symmetric_frame_never_flips(rng):
         if prev_box_pose is not None:
             assert np.degrees(box.pose.angle_to(prev_box_pose)) < 8, f"symmetric frame flipped at frame {k}"
         prev_box_pose = box.pose
-    assert sorted(ids_to_gt) == [1, 2, 3] and est.frames == N
-    assert est.mean_timings()["crop"] >= 0 and crop.calls >= N
+    assert sorted(ids_to_gt) == [1, 2, 3] and est.frames == n
+    assert est.mean_timings()["crop"] >= 0 and crop.calls >= n
 
 
 def test_lost_track_is_reacquired_with_its_id(rng):
