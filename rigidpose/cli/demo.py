@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
             *extra, "--out", str(out / f"results_{tag}.csv"), "--overlay", str(out / f"overlay_{tag}"), *progress])
         _step(f"eval, {name}", [
             "eval", "--results", str(out / f"results_{tag}.csv"), "--dataset", str(out / "test"),
-            "--split", "train_synth", "--out", str(out / f"report_{tag}.json"), *progress])
+            "--split", "train_synth", "--out", str(out / f"report_{tag}.json"),
+            "--plot", str(out / f"recall_{tag}.png"), *progress])
         reports[name] = json.loads((out / f"report_{tag}.json").read_text())["overall"]
     print("\n== summary (test set: %d images, seed %d)" % (args.test_images, args.seed + 1))
     for name, r in reports.items():
@@ -103,4 +104,5 @@ def run(args: argparse.Namespace) -> int:
     overlays = sorted((out / "overlay_rgb_depth_icp").glob("*.png"))
     if overlays:
         print(f"  overlay image: {overlays[0]}")
+    print(f"  recall curves: {out / 'recall_rgb_depth_icp.png'}")
     return 0

@@ -21,7 +21,7 @@ def test_demo_runs_the_whole_chain(tmp_path, capsys):
     for name in ("rgb", "rgb_depth_icp"):
         report = json.loads((out / f"report_{name}.json").read_text())
         assert 0.0 <= report["overall"]["add"] <= 1.0
-        assert (out / f"results_{name}.csv").is_file()
+        assert (out / f"results_{name}.csv").is_file() and (out / f"recall_{name}.png").is_file()
     assert (out / "run" / "best.safetensors").is_file() and (out / "run" / "detector" / "best.json").is_file()
     # A second run must not silently replace the first.
     assert main(["demo", "--out", str(out), "--epochs", "1"]) == 1
