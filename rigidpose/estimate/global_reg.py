@@ -40,20 +40,22 @@ class GlobalRegConfig:
         model_points: surface points sampled on the model (with face normals).
         max_points: observed points are subsampled to at most this many.
         min_points: fewer observed points → no hypothesis.
-        corr_dists: correspondence distances of the two ICP stages.
+        corr_dists: correspondence distances of the coarse stage (every start) and the fine
+            stage (the ``survivors`` best-overlapping coarse results).
         iterations: ICP iterations per stage.
         push_back: the start translation is the observed centroid moved this far along its ray
             (the visible surface is in front of the object's centre).
         keep: how many of the best-overlapping starts are returned.
     """
 
-    model_points: int = 3000
-    max_points: int = 250
+    model_points: int = 1500
+    max_points: int = 150
     min_points: int = 30
     corr_dists: tuple[float, ...] = (0.15, 0.05)
     iterations: int = 8
+    survivors: int = 10
     push_back: float = 0.15
-    keep: int = 4
+    keep: int = 3
 
 
 def rotation_grid() -> F64:
@@ -93,20 +95,25 @@ def grid_hypotheses(model: ModelCloud, observed: F64) -> list[Pose]:
     src = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(obs))
     c = obs.mean(axis=0)
     c = c + cfg.push_back * d * c / max(np.linalg.norm(c), 1e-9)
-    ranked = []
+    def icp(start: F64, frac: float):
+        dist = frac * d
+        return reg.registration_icp(src, model.cloud, dist, start,
+                                    reg.TransformationEstimationPointToPlane(reg.TukeyLoss(k=dist)),
+                                    reg.ICPConvergenceCriteria(max_iteration=cfg.iterations))
+
+    def rank(results) -> list:
+        return sorted(results, key=lambda r: (r.fitness, -r.inlier_rmse), reverse=True)
+
+    # coarse: every grid rotation; fine: the best `survivors` of those
+    coarse = []
     for R in rotation_grid():
         T_obj_cam = np.eye(4)  # ICP moves the observed points (camera frame) onto the model (object frame)
         T_obj_cam[:3, :3] = R.T
         T_obj_cam[:3, 3] = model.centre - R.T @ c
-        for frac in cfg.corr_dists:
-            dist = frac * d
-            out = reg.registration_icp(src, model.cloud, dist, T_obj_cam,
-                                       reg.TransformationEstimationPointToPlane(reg.TukeyLoss(k=dist)),
-                                       reg.ICPConvergenceCriteria(max_iteration=cfg.iterations))
-            T_obj_cam = np.asarray(out.transformation)
-        ranked.append((out.fitness, -out.inlier_rmse, T_obj_cam))
-    ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return [Pose.from_matrix(np.linalg.inv(T), "cam", "obj") for _, _, T in ranked[: cfg.keep]]
+        coarse.append(icp(T_obj_cam, cfg.corr_dists[0]))
+    fine = [icp(np.asarray(r.transformation), cfg.corr_dists[1]) for r in rank(coarse)[: cfg.survivors]]
+    ranked = [np.asarray(r.transformation) for r in rank(fine)]
+    return [Pose.from_matrix(np.linalg.inv(T), "cam", "obj") for T in ranked[: cfg.keep]]
 
 
 def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
