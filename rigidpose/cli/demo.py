@@ -5,7 +5,9 @@ printed first, so the demo doubles as a worked example of the CLI:
 
 1. write the procedural asymmetric bracket (``rigidpose.objects.parts.bracket``) as PLY;
 2. ``rigidpose synth``: a training set, and a test set with another seed;
-3. ``rigidpose train`` within a time budget (pose network, then detector);
+3. ``rigidpose train`` within a time budget, half for the pose network and half for the
+   detector (on the bracket the detector reached AP50 0.53 after 4.8 minutes and 0.21 after
+   2.4; the mask head, which the depth search needs, learns faster than that);
 4. ``rigidpose predict`` on the test set, RGB only and with depth + ICP, with overlays;
 5. ``rigidpose eval``: ADD(-S) recall, AR_MSSD, AR_MSPD and AR_VSD.
 """
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         "--seed", str(args.seed + 1), "--workers", "1", *progress])
     times["train"] = _step("train", [
         "train", "--data", str(out / "train"), "--out", str(out / "run"), "--width", str(args.width),
-        *budget, "--seed", str(args.seed), *progress])
+        *budget, "--detector-share", "0.5", "--seed", str(args.seed), *progress])
     reports = {}
     for name, extra in (("rgb", ["--no-icp"]), ("rgb+depth+icp", ["--depth", "--icp"])):
         tag = name.replace("+", "_")
