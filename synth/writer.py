@@ -13,6 +13,7 @@ All file formats and mm conversions go through :mod:`rigidpose.bop`.
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 from dataclasses import dataclass
@@ -139,6 +140,13 @@ def finalize_chunk(out: Path, chunk: int, camera: Camera, cfg: OutputConfig, tmp
     return w.commit()
 
 
+def unique_names(names: dict[int, str]) -> dict[int, str]:
+    """Names made unique: a name that several objects share gets ``_<obj_id>`` appended to each
+    (``part.ply`` from two folders would otherwise give two objects the same TF frames)."""
+    counts = collections.Counter(names.values())
+    return {o: (f"{n}_{o}" if counts[n] > 1 else n) for o, n in names.items()}
+
+
 def write_dataset_files(out: Path, models: list, camera: Camera, depth_scale: float) -> None:
     """``OUT/models/obj_NNNNNN.ply`` (mm), ``models_info.json``, ``models_names.json`` (the
     models' names, from their file names) and ``OUT/camera.json``."""
@@ -147,7 +155,7 @@ def write_dataset_files(out: Path, models: list, camera: Camera, depth_scale: fl
     for m in models:
         write_model_ply(out / "models" / model_filename(m.obj_id), m)
     write_models_info(out / "models" / "models_info.json", {m.obj_id: m.info for m in models})
-    write_model_names(out / "models", {m.obj_id: m.name for m in models if m.name})
+    write_model_names(out / "models", unique_names({m.obj_id: m.name for m in models if m.name}))
     write_camera_json(out / "camera.json", camera.without_distortion(), depth_scale)
     (out / SPLIT).mkdir(exist_ok=True)
 

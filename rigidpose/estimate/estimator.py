@@ -62,8 +62,9 @@ class Estimator:
         score_threshold: estimates scoring less are dropped. Score = box score × mean keypoint
             confidence, or box score × depth agreement when ICP against depth accepted the pose.
         use_depth / icp: refine with ICP when a depth image is given.
-        global_init: with depth, also try a shape-only FPFH/RANSAC start for ICP and keep
-            whichever refined pose the depth agrees with better (:mod:`.depth_refine`).
+        global_init: with depth, when ICP from the RGB pose fails or disagrees with the depth,
+            also run ICP from a grid of rotations and keep the refined pose the depth agrees
+            with best (:mod:`.depth_refine`).
         tracking: ``estimate`` goes through a :class:`~rigidpose.estimate.tracker.Tracker`.
     """
 

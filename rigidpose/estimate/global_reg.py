@@ -44,6 +44,7 @@ class GlobalRegConfig:
         corr_dists: correspondence distances of the coarse stage (every start) and the fine
             stage (the ``survivors`` best-overlapping coarse results).
         iterations: ICP iterations per stage.
+        survivors: how many coarse results go on to the fine stage.
         push_back: the start translation is the observed centroid moved this far along its ray
             (the visible surface is in front of the object's centre).
         keep: how many of the best-overlapping starts are returned.
@@ -96,6 +97,7 @@ def grid_hypotheses(model: ModelCloud, observed: F64) -> list[Pose]:
     src = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(obs))
     c = obs.mean(axis=0)
     c = c + cfg.push_back * d * c / max(np.linalg.norm(c), 1e-9)
+
     def icp(start: F64, frac: float):
         dist = frac * d
         return reg.registration_icp(src, model.cloud, dist, start,

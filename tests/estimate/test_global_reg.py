@@ -105,4 +105,4 @@ def test_no_points_no_hypothesis(part):
     out = DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, mask)
     assert out.source == "fused" and out.pose is POSES[0] and out.agreement is None
     depth[:] = np.nan  # NaN depth everywhere: still no crash, still the RGB pose
-    assert DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, mask.__invert__()).source == "fused"
+    assert DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, ~mask).source == "fused"

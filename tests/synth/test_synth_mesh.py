@@ -1,4 +1,4 @@
-"""``RenderMesh.from_trimesh``: CAD parts keep sharp edges; textured scans are left alone."""
+"""``RenderMesh.from_trimesh``: CAD parts keep sharp edges; textured scans are left alone; mesh names are unique."""
 
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ def test_textured_mesh_is_not_split() -> None:
     rm = RenderMesh.from_trimesh("box", box)
     assert len(rm.vertices) == len(box.vertices)
     assert rm.colors is not None
+
+
+def test_shared_mesh_names_are_made_unique() -> None:
+    """Two meshes called part.ply (from two folders) must not share TF frames downstream."""
+    from synth.writer import unique_names
+
+    assert unique_names({1: "part", 2: "part", 3: "bracket"}) == {1: "part_1", 2: "part_2", 3: "bracket"}
+    assert unique_names({}) == {}
