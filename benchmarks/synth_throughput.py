@@ -12,7 +12,9 @@ the workers share as shards. Worker modes:
   on every core);
 - ``2``: two workers (each rasterises on its own thread).
 
-``steady img/s`` counts images after each worker's first one (start-up excluded);
+``steady img/s`` counts the images finished while every worker was rendering: after the
+last worker's first image (start-up excluded) and up to the first worker's last image (the
+tail, when one worker has run out of work, excluded);
 ``wall img/s`` includes process start, model preparation and GL context creation.
 ``worker CPU ms/img`` is the CPU time the workers used per image over the steady part
 (from /proc; little disturbed by other load): with W workers on W free cores, steady
@@ -23,7 +25,7 @@ targets of issue 3 are checked at the end: >= 50 img/s per core for one object, 
 ``--stages`` instead times each stage in this process (CPU time, so other load on the
 machine disturbs it little) and prints milliseconds per image.
 
-    .venv/bin/python benchmarks/synth_throughput.py [--images 120] [--models A.obj B.obj]
+    .venv/bin/python benchmarks/synth_throughput.py [--images N] [--models A.obj B.obj]
     .venv/bin/python benchmarks/synth_throughput.py --stages [--images 100] [--objects 1 10]
 """
 
@@ -66,11 +68,12 @@ def children_cpu() -> float:
 
 
 class _Clock:
-    """A progress 'bar' that records when each image finished (times sent by the workers),
-    and the workers' CPU time from their first finished images to the last image."""
+    """A progress 'bar' that records which worker finished each image and when (sent by the
+    workers), and the workers' CPU time from the moment every worker had finished one image
+    to the last image."""
 
     def __init__(self, workers: int, images: int) -> None:
-        self.times: list[float] = []
+        self.done: list[tuple[int, float]] = []
         self.workers, self.images = workers, images
         self.cpu0: tuple[int, float] | None = None
         self.cpu_per_image = float("nan")
@@ -78,13 +81,27 @@ class _Clock:
     def update(self, n: int = 1) -> None:
         pass
 
-    def on_image(self, t: float) -> None:
-        self.times.append(t)
-        n = len(self.times)
-        if self.cpu0 is None and n >= self.workers:
+    def on_image(self, pid: int, t: float) -> None:
+        self.done.append((pid, t))
+        n = len(self.done)
+        if self.cpu0 is None and len({p for p, _ in self.done}) >= self.workers:
             self.cpu0 = (n, children_cpu())
         elif self.cpu0 is not None and n == self.images and n > self.cpu0[0]:
             self.cpu_per_image = (children_cpu() - self.cpu0[1]) / (n - self.cpu0[0])
+
+    def steady_rate(self) -> float:
+        """Images/s while *every* worker was rendering: from the moment the last worker
+        finished its first image (start-up excluded) to the moment the first worker
+        finished its last (the tail, when some workers have run out of work, excluded)."""
+        by_worker: dict[int, list[float]] = collections.defaultdict(list)
+        for pid, t in self.done:
+            by_worker[pid].append(t)
+        if len(by_worker) < self.workers:
+            return float("nan")
+        start = max(min(ts) for ts in by_worker.values())
+        end = min(max(ts) for ts in by_worker.values())
+        n = sum(start < t <= end for _, t in self.done)
+        return n / (end - start) if end > start and n > 1 else float("nan")
 
 
 def scene_config(n_objects: int, chunk: int = 1000) -> dict:
@@ -140,11 +157,7 @@ def measure(models: list[str], renderer: str, n_objects: int, mode: str, images:
         t0 = time.perf_counter()
         run_processes(job, job.chunks(), workers, clock)
         wall = images / (time.perf_counter() - t0)
-    ts = sorted(clock.times)
-    first_done = ts[workers - 1]  # drop each worker's first image (start-up)
-    rest = ts[workers:]
-    steady = len(rest) / (rest[-1] - first_done) if len(rest) > 1 else float("nan")
-    return steady, wall, clock.cpu_per_image * 1e3
+    return clock.steady_rate(), wall, clock.cpu_per_image * 1e3
 
 
 # --- per-stage timings ----------------------------------------------------------------------
@@ -244,7 +257,9 @@ def _report(rows: list[tuple]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--images", type=int, default=120, help="images per configuration")
+    ap.add_argument("--images", type=int, default=None,
+                    help="images per configuration (default 600 for 1 object, 120 for 10: a 1-object row "
+                    "of 120 images lasts about a second, shorter than a worker's start-up)")
     ap.add_argument("--models", nargs="+", default=[str(p) for p in DEFAULT_MODELS])
     ap.add_argument("--renderers", nargs="+", default=RENDERERS)
     ap.add_argument("--objects", nargs="+", type=int, default=[1, 10])
@@ -254,19 +269,21 @@ def main() -> None:
     args = ap.parse_args()
     if len(args.models) < 2:
         args.models = args.models * 2
-    print(f"# synth {'stages' if args.stages else 'throughput'}, 640x480, {args.images} images per row; "
+    print(f"# synth {'stages' if args.stages else 'throughput'}, 640x480, "
+          f"{args.images or '600 (1 object) / 120 (10 objects)'} images per row; "
           f"{platform.node()} {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
     print(f"# models: {', '.join(Path(m).name for m in args.models[:2])}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n_obj in args.objects:
             for renderer in args.renderers:
+                images = args.images or (600 if n_obj == 1 else 120)
                 if args.stages:  # in a fresh process: one PyOpenGL platform per process
                     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
-                        ex.submit(stages, args.models, renderer, n_obj, args.images, Path(tmp)).result()
+                        ex.submit(stages, args.models, renderer, n_obj, images, Path(tmp)).result()
                     continue
                 for m in args.modes:
-                    steady, wall, cpu = measure(args.models, renderer, n_obj, m, args.images, Path(tmp))
+                    steady, wall, cpu = measure(args.models, renderer, n_obj, m, images, Path(tmp))
                     rows.append((n_obj, renderer, m, steady, wall, cpu))
                     print(f"  done: {n_obj} obj, {renderer}, workers {m}: {steady:.1f} img/s "
                           f"(load {os.getloadavg()[0]:.2f})", flush=True)

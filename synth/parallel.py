@@ -44,7 +44,9 @@ def _init_worker(job: SynthJob, progress_queue, workers: int) -> None:  # noqa: 
 
 def _worker_shard(shard: Shard, tmp: Path) -> tuple[Shard, ShardAnnotations]:
     q = _worker["q"]
-    return shard, render_shard(_worker["job"], _worker["gen"], shard, tmp, progress=lambda n: q.put(time.monotonic()))
+    pid = os.getpid()
+    return shard, render_shard(_worker["job"], _worker["gen"], shard, tmp,
+                               progress=lambda n: q.put((pid, time.monotonic())))
 
 
 def shard_size(chunks: list[Chunk], workers: int) -> int:
@@ -104,17 +106,17 @@ def run_processes(job: SynthJob, chunks: list[Chunk], workers: int, bar: tqdm) -
 
 
 def _drain(q, bar: tqdm) -> None:  # noqa: ANN001
-    """Count finished images; each message is the ``time.monotonic()`` when one finished
-    (a ``bar`` with an ``on_image(t)`` method, as the benchmark's, gets the times)."""
+    """Count finished images; each message is ``(worker pid, time.monotonic())`` of one
+    finished image (a ``bar`` with an ``on_image(pid, t)`` method, as the benchmark's, gets them)."""
     on_image = getattr(bar, "on_image", None)
     while True:
         try:
-            t = q.get_nowait()
+            pid, t = q.get_nowait()
         except queue.Empty:
             return
         bar.update(1)
         if on_image is not None:
-            on_image(t)
+            on_image(pid, t)
 
 
 def _ray_chunk(job: SynthJob, chunk: Chunk) -> int:

@@ -37,6 +37,13 @@ from rigidpose.geometry import Camera, Pose, PoseEstimate
 TRACKING, LOST, SEARCHING = "tracking", "lost", "searching"
 
 
+def box_overlap(a: NDArray, b: NDArray) -> float:
+    """The fraction of box ``a``'s area (4,) ``x, y, w, h`` that lies inside box ``b`` (4,)."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return float(max(w, 0.0) * max(h, 0.0) / max(a[2] * a[3], 1e-12))
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     """Gates and gains of the :class:`Tracker` (distances are fractions of the object diameter)."""
@@ -48,7 +55,12 @@ class TrackerConfig:
     max_lost_frames: int = 10
     reacquire_distance: float = 2.0
     duplicate_distance: float = 0.5
-    redetect_every: int = 0
+    #: a detection whose box lies mostly (this fraction of its area) inside a tracked object's
+    #: projected box is that object: it is not measured again (which would cost a depth search)
+    duplicate_overlap: float = 0.6
+    #: also run the detector every this many frames while all tracks are fine, so that
+    #: objects that enter (or were missed) get tracks; 0 = only while searching or lost
+    redetect_every: int = 10
 
 
 @dataclass(eq=False)
@@ -92,6 +104,7 @@ class Tracker:
         t0 = est.start_frame()
         rgb, depth = check_rgb(rgb, camera), check_depth(depth, camera)
         self._follow(rgb, camera, depth)
+        self._merge_duplicates()
         cfg = self.config
         periodic = cfg.redetect_every > 0 and self.frame % cfg.redetect_every == 0
         if boxes is not None or (est.detector is not None and (self.state != TRACKING or periodic)):
@@ -154,10 +167,38 @@ class Tracker:
     def _miss(t: Track, pred: Pose) -> None:
         t.pose, t.state, t.misses = pred, LOST, t.misses + 1
 
+    def _unexplained(self, reqs: list[CropRequest], camera: Camera) -> list[CropRequest]:
+        """The detector's requests that no tracked object explains (at most ``duplicate_overlap`` of
+        the box's area inside a tracked object's projected box): only these are measured."""
+        tracked = [(t.obj_id, self._box(t.obj_id, t.pose, camera)) for t in self.tracks if t.state == TRACKING]
+        tracked = [(o, b) for o, b in tracked if b is not None]
+        keep = []
+        for r in reqs:
+            mine = [b for o, b in tracked if o == r.obj_id]
+            if any(box_overlap(r.bbox, b) > self.config.duplicate_overlap for b in mine):
+                continue
+            keep.append(r)
+        return keep
+
+    def _merge_duplicates(self) -> None:
+        """Drop a track that has converged onto an older tracked one (poses within ``duplicate_distance``)."""
+        keep: list[Track] = []
+        for t in sorted(self.tracks, key=lambda t: t.track_id):
+            d = self.estimator.objects[t.obj_id].info.diameter
+            if t.state == TRACKING and any(
+                k.obj_id == t.obj_id and k.state == TRACKING
+                and k.pose.distance_to(t.pose) < self.config.duplicate_distance * d for k in keep
+            ):
+                continue
+            keep.append(t)
+        self.tracks = keep
+
     def _detect(self, rgb, camera, depth, boxes) -> None:
         """Run the detector (or use ``boxes``); re-acquire lost tracks, start new ones."""
         est, cfg = self.estimator, self.config
         reqs = est.requests(rgb, camera, boxes)
+        if boxes is None:
+            reqs = self._unexplained(reqs, camera)
         meas = [m for m in est.measure_requests(rgb, camera, depth, reqs, [None] * len(reqs)) if m is not None]
         for m in sorted(meas, key=lambda m: -m.estimate.score):
             e = m.estimate

@@ -9,8 +9,8 @@ The pose code is about the object's :func:`~rigidpose.net.pose_coding.pose_centr
 (symmetry-invariant), recorded in the model card as ``pose_centre``.
 
 Besides the targets, a sample carries ``kp_uv`` (K, 2) crop pixels, the crop camera's
-``K`` (3, 3), the crop ``box`` (4,) x, y, side, side in image pixels and the object's
-``diameter`` (m).
+``K`` (3, 3), the GT ``pose`` (4, 4) float64 ``T_cam_obj`` (m), the crop ``box`` (4,) x, y,
+side, side in image pixels and the object's ``diameter`` (m).
 
 Randomness: sample ``i`` in epoch ``e`` draws from ``default_rng([seed, e, i])``, so a
 run is reproducible whatever the worker count and order.
@@ -219,6 +219,7 @@ class PoseCropDataset(SeededSamples):
             "trans": torch.from_numpy(code.trans.astype(np.float32)),
             "sym_rots": self.sym_table[obj_index],
             "K": torch.from_numpy(crop_cam.K.astype(np.float32)),
+            "pose": torch.from_numpy(T.as_matrix()),
             "diameter": torch.tensor(self.infos[ref.obj_id].diameter, dtype=torch.float32),
             "box": torch.from_numpy(box.astype(np.float32)),
         }

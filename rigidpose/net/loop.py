@@ -54,6 +54,7 @@ class LoopConfig:
     warmup_fraction: float
     channels_last: bool
     seed: int
+    loader_workers: int = 0
 
 
 @dataclass
@@ -153,13 +154,19 @@ def run_epoch(net: nn.Module, opt: torch.optim.Optimizer, batches, task: Task, c
 
 
 def epoch_loader(ds, cfg: LoopConfig, info: DistInfo, epoch: int) -> torch.utils.data.DataLoader:
-    """This process's shuffled batches for ``epoch`` (a seeded order; disjoint shards under DDP)."""
+    """This process's shuffled batches for ``epoch`` (a seeded order; disjoint shards under DDP).
+
+    With ``cfg.loader_workers`` > 0, that many forked processes prepare the batches while
+    this one trains. Every sample draws from its own ``(seed, epoch, index)`` generator,
+    so the batches are the same whatever the worker count.
+    """
+    workers = {"num_workers": cfg.loader_workers, "prefetch_factor": 2} if cfg.loader_workers > 0 else {}
     if info.world > 1:
         sampler = torch.utils.data.DistributedSampler(ds, info.world, info.rank, shuffle=True, seed=cfg.seed)
         sampler.set_epoch(epoch)
-        return torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, sampler=sampler)
+        return torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, sampler=sampler, **workers)
     order = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-    return torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=order)
+    return torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=order, **workers)
 
 
 def _restore(task: Task, out: Path, opt: torch.optim.Optimizer, np_rng: np.random.Generator) -> dict:

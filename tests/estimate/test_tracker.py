@@ -67,3 +67,68 @@ def test_lost_track_is_reacquired_with_its_id(rng):
     crop.gt = [(1, T)]
     again = est.tracker.update(rgb, CAM, None, [(1, gt_box(meshes, 1, T))])
     assert [t.track_id for t in again] == [t.track_id for t in first] == [1]
+
+
+class _GtDetector:
+    """Detector test double: the GT boxes of the crop stage's current frame, counting boxes."""
+
+    def __init__(self, crop, meshes) -> None:
+        self.crop, self.meshes, self.boxes = crop, meshes, 0
+
+    def __call__(self, rgb):
+        from types import SimpleNamespace
+
+        out = [SimpleNamespace(obj_id=o, bbox=gt_box(self.meshes, o, T), score=0.9) for o, T in self.crop.gt]
+        self.boxes += len(out)
+        return out
+
+
+def test_periodic_redetection_adds_a_new_object_without_duplicating_tracked_ones(rng):
+    """Object 2 enters at frame 3: the re-detection at frame 10 gives it a track. The detector's
+    box of the already tracked object 1 is recognised and not measured (or tracked) again."""
+    cards, meshes = make_objects()
+    crop = GtCropStage(cards, meshes, rng, noise_px=0.3)
+    detector = _GtDetector(crop, meshes)
+    est = Estimator(crop, detector, cards, meshes, score_threshold=0.1, tracking=True)
+    assert est.tracker.config.redetect_every == 10
+    a = Pose(axis_angle_to_matrix([1.8, 0.2, 0.1]), [-0.1, 0.0, 0.55], "cam", "obj")
+    b = Pose(axis_angle_to_matrix([0.2, 0.1, 0.3]), [0.1, 0.05, 0.5], "cam", "obj")
+    requests = []
+    measure = est.measure_requests
+    est.measure_requests = lambda rgb, cam, depth, reqs, refs=None: (requests.append(len(reqs)),
+                                                                      measure(rgb, cam, depth, reqs, refs))[1]
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    for k in range(12):
+        crop.gt = [(1, a)] if k < 3 else [(1, a), (2, b)]
+        out = est.tracker.update(rgb, CAM, None)
+        ids = sorted((t.obj_id, t.track_id) for t in out)
+        assert ids == ([(1, 1)] if k < 10 else [(1, 1), (2, 2)]), f"frame {k}: {ids}"
+    # crops measured per call: frame 0 the one detection; frames 1-9 the track's crop; frame 10
+    # the track's crop, then of the two detections only object 2's (object 1's box is its
+    # track's: measuring it again would cost a depth search); frame 11 both tracks' crops
+    assert requests == [1] * 12 + [2]
+    assert detector.boxes == 1 + 2  # the detector ran at frame 0 (searching) and frame 10 (periodic)
+    assert len(est.tracker.tracks) == 2
+
+
+def test_box_overlap():
+    from rigidpose.estimate.tracker import box_overlap
+
+    assert box_overlap(np.array([0, 0, 10, 10.0]), np.array([0, 0, 20, 20.0])) == 1.0
+    assert box_overlap(np.array([0, 0, 10, 10.0]), np.array([5, 0, 20, 20.0])) == 0.5
+    assert box_overlap(np.array([0, 0, 10, 10.0]), np.array([30, 30, 5, 5.0])) == 0.0
+
+
+def test_tracks_that_converge_on_one_object_are_merged(rng):
+    from rigidpose.estimate.tracker import Track
+    from rigidpose.geometry import PoseEstimate
+
+    cards, meshes = make_objects()
+    crop = GtCropStage(cards, meshes, rng, noise_px=0.3)
+    est = Estimator(crop, None, cards, meshes, score_threshold=0.1, tracking=True)
+    T = Pose(axis_angle_to_matrix([1.8, 0.2, 0.1]), [0.0, 0.0, 0.55], "cam", "obj")
+    near = Pose(T.R, T.t + [0.01, 0.0, 0.0], "cam", "obj")
+    est.tracker.tracks = [Track(1, 1, T, PoseEstimate(1, T)), Track(2, 1, near, PoseEstimate(1, near))]
+    crop.gt = [(1, T)]
+    out = est.tracker.update(np.zeros((480, 640, 3), np.uint8), CAM, None)
+    assert [t.track_id for t in out] == [1]  # the older id survives

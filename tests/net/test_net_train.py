@@ -44,6 +44,8 @@ def test_train_writes_metrics_and_loadable_checkpoints(straight):
     assert [r["epoch"] for r in rows] == [1, 2]
     assert all(r["val_kp_px"] >= 0 and r["train_loss"] > 0 for r in rows)
     assert all(0 <= r["val_rot_deg"] <= 180 and r["val_trans_mm"] >= 0 for r in rows)
+    assert all(0.0 <= r["val_mask_iou"] <= 1.0 for r in rows)
+    assert all(0.0 <= r["val_add_kp"] <= 1.0 and 0.0 <= r["val_add_direct"] <= 1.0 for r in rows)
     with open(run / "metrics.csv") as f:
         assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2]
     assert (run / "training.png").stat().st_size > 1000
@@ -54,6 +56,9 @@ def test_train_writes_metrics_and_loadable_checkpoints(straight):
     assert card.training["config"]["width"] == 0.25
     assert card.objects[0].info.symmetries.discrete.shape == (1, 4, 4)
     assert (run / "best.safetensors").exists()
+    # best = the epoch with the lowest held-out loss of all heads (not the keypoint error alone)
+    best = load_checkpoint(run / "best").card.training["epoch"]
+    assert best == min(rows, key=lambda r: r["val_loss"])["epoch"]
 
 
 def test_killed_run_resumes_exactly(data, straight, tmp_path):
@@ -67,6 +72,12 @@ def test_killed_run_resumes_exactly(data, straight, tmp_path):
     b = load_checkpoint(tmp_path / "b" / "last").model.state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_loader_workers_give_the_same_run(data, straight, tmp_path):
+    """Batches prepared in a worker process are the batches prepared in this one."""
+    rows = train(config(data, tmp_path / "w", loader_workers=1), progress=False).posenet
+    assert [r["train_loss"] for r in rows] == [r["train_loss"] for r in straight[1]]
 
 
 def test_requested_object_missing(data, tmp_path):
@@ -129,3 +140,14 @@ def test_ddp_two_cpu_processes_on_gloo(data, tmp_path):
     assert load_checkpoint(out / "last").card.training["epoch"] == 2
     assert res.stdout.count("rigidpose train: detector 1 epochs") == 1
     assert load_checkpoint(out / "detector" / "last", kind="detector").card.training["epoch"] == 1
+
+
+def test_mask_iou_per_sample():
+    from rigidpose.net.train import mask_iou
+
+    a = torch.zeros(3, 1, 4, 4, dtype=torch.bool)
+    b = torch.zeros_like(a)
+    a[0, 0, :2] = True  # 8 cells
+    b[0, 0, 1:3] = True  # 8 cells, 4 shared: IoU 4 / 12
+    a[1, 0, 0, 0] = True  # predicted where nothing is: IoU 0
+    torch.testing.assert_close(mask_iou(a, b), torch.tensor([1 / 3, 0.0, 1.0]))

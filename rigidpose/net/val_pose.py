@@ -1,0 +1,91 @@
+"""ADD(-S) recall of PoseNet's crops during validation: the keypoint head through PnP, and the direct head.
+
+Each validation crop carries its GT ``T_cam_obj`` and crop intrinsics. The keypoints go
+through ``cv2.solvePnP`` (SQPnP, all K points, no RANSAC: the estimator's full PnP stage
+with its confidence weighting lives in :mod:`rigidpose.estimate`, which ``net`` may not
+import); the direct head's code is decoded with :func:`~rigidpose.net.pose_coding.decode_pose`.
+A pose counts when its ADD (ADD-S for symmetric objects) is below 0.1 × the diameter, with
+the BOP definitions that :mod:`rigidpose.eval.pose_error` implements (``net`` may not import
+``eval``: DESIGN.md), checked against it in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from scipy.spatial import cKDTree
+
+from rigidpose.geometry import Camera
+from rigidpose.net.pose_coding import decode_pose
+
+
+@dataclass(frozen=True, eq=False)
+class ValObject:
+    """What validation needs of one object (by its index in the network).
+
+    Attributes:
+        keypoints: (K, 3) model keypoints, metres. points: (N, 3) surface points, metres.
+        diameter: metres. symmetric: score with ADD-S. centre: (3,) the pose code's centre.
+    """
+
+    keypoints: NDArray[np.float64]
+    points: NDArray[np.float64]
+    diameter: float
+    symmetric: bool
+    centre: NDArray[np.float64]
+
+
+def add_error(R_e: NDArray, t_e: NDArray, R_g: NDArray, t_g: NDArray, points: NDArray, symmetric: bool) -> float:
+    """ADD (m): mean distance between the ``points`` (N, 3) under the estimated and the GT pose;
+    with ``symmetric``, ADD-S: from each GT-posed point to the nearest estimate-posed one."""
+    e = points @ np.asarray(R_e).T + np.asarray(t_e).reshape(3)
+    g = points @ np.asarray(R_g).T + np.asarray(t_g).reshape(3)
+    if symmetric:
+        return float(cKDTree(e).query(g, k=1)[0].mean())
+    return float(np.linalg.norm(e - g, axis=1).mean())
+
+
+def keypoint_pose(keypoints: NDArray, uv: NDArray, K: NDArray) -> tuple[NDArray, NDArray] | None:
+    """``(R, t)`` from keypoints (K, 3) seen at crop pixels ``uv`` (K, 2) with intrinsics ``K``; None on failure."""
+    try:
+        ok, rvec, tvec = cv2.solvePnP(np.asarray(keypoints, np.float64), np.asarray(uv, np.float64),
+                                      np.asarray(K, np.float64), None, flags=cv2.SOLVEPNP_SQPNP)
+    except cv2.error:  # degenerate keypoints (all on one pixel, as an untrained head gives)
+        return None
+    if not ok or not np.all(np.isfinite(tvec)):
+        return None
+    return cv2.Rodrigues(rvec)[0], tvec.reshape(3)
+
+
+def pose_recall_hits(batch: Mapping[str, NDArray], uv: NDArray, rot6d: NDArray, trans: NDArray,
+                     objects: Mapping[int, ValObject], allocentric: bool) -> tuple[list[bool], list[bool]]:
+    """Per sample of a validation batch: (keypoint pose within 0.1 d, direct pose within 0.1 d).
+
+    Args:
+        batch: numpy arrays ``pose`` (B, 4, 4) GT ``T_cam_obj``, ``K`` (B, 3, 3) crop
+            intrinsics, ``obj_index`` (B,), ``image`` (B, 3, S, S) (for the crop size).
+        uv: (B, K, 2) decoded keypoints in crop pixels. rot6d: (B, 6). trans: (B, 3) codes.
+        objects: network object index → :class:`ValObject`.
+    """
+    size = int(batch["image"].shape[-1])
+    kp_hits, direct_hits = [], []
+    for b in range(len(uv)):
+        obj = objects[int(batch["obj_index"][b])]
+        T = np.asarray(batch["pose"][b], np.float64)
+        limit = 0.1 * obj.diameter
+        K = np.asarray(batch["K"][b], np.float64)
+        kp = keypoint_pose(obj.keypoints, uv[b], K)
+        kp_hits.append(kp is not None and add_error(*kp, T[:3, :3], T[:3, 3], obj.points, obj.symmetric) < limit)
+        try:
+            P = decode_pose(rot6d[b], trans[b], Camera(K, size, size), obj.diameter, centre_obj=obj.centre,
+                            allocentric=allocentric)
+        except ValueError:  # a non-positive depth code: no direct pose
+            direct_hits.append(False)
+            continue
+        direct_hits.append(add_error(P.R, P.t, T[:3, :3], T[:3, 3], obj.points, obj.symmetric) < limit)
+    return kp_hits, direct_hits
