@@ -186,8 +186,8 @@ def validate(model: PoseNet, loader, device: torch.device, objects: Mapping[int,
         t_err.append((c_pred - c_gt).norm(dim=-1).cpu() * 1000.0)
         ious.append(mask_iou(out["mask"].float() > 0.0, batch["mask"] > 0.5).cpu())
         if objects is not None:
-            arrays = {k: batch[k].cpu().numpy() for k in ("pose", "K", "obj_index", "image")}
-            kp, direct = pose_recall_hits(arrays, uv.cpu().double().numpy(), out["rot6d"].double().cpu().numpy(),
+            arrays = {k: batch[k].cpu().numpy() for k in ("pose", "K", "obj_index")}
+            kp, direct = pose_recall_hits(arrays, size, uv.cpu().double().numpy(), out["rot6d"].double().cpu().numpy(),
                                           out["trans"].double().cpu().numpy(), objects, allocentric)
             hits[0].extend(kp), hits[1].extend(direct)
     model.train()

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-
 from scipy.spatial import cKDTree
 
 from rigidpose.geometry import Camera
@@ -62,17 +61,16 @@ def keypoint_pose(keypoints: NDArray, uv: NDArray, K: NDArray) -> tuple[NDArray,
     return cv2.Rodrigues(rvec)[0], tvec.reshape(3)
 
 
-def pose_recall_hits(batch: Mapping[str, NDArray], uv: NDArray, rot6d: NDArray, trans: NDArray,
+def pose_recall_hits(batch: Mapping[str, NDArray], size: int, uv: NDArray, rot6d: NDArray, trans: NDArray,
                      objects: Mapping[int, ValObject], allocentric: bool) -> tuple[list[bool], list[bool]]:
     """Per sample of a validation batch: (keypoint pose within 0.1 d, direct pose within 0.1 d).
 
     Args:
         batch: numpy arrays ``pose`` (B, 4, 4) GT ``T_cam_obj``, ``K`` (B, 3, 3) crop
-            intrinsics, ``obj_index`` (B,), ``image`` (B, 3, S, S) (for the crop size).
+            intrinsics and ``obj_index`` (B,). size: the crop side, pixels.
         uv: (B, K, 2) decoded keypoints in crop pixels. rot6d: (B, 6). trans: (B, 3) codes.
         objects: network object index → :class:`ValObject`.
     """
-    size = int(batch["image"].shape[-1])
     kp_hits, direct_hits = [], []
     for b in range(len(uv)):
         obj = objects[int(batch["obj_index"][b])]

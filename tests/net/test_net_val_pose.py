@@ -20,13 +20,12 @@ def _object(symmetric: bool = False) -> ValObject:
     return ValObject(kps, rng.uniform(-0.05, 0.05, (300, 3)), 0.17, symmetric, np.zeros(3))
 
 
-def _sample(obj: ValObject, T: Pose, reported: Pose) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+def _sample(obj: ValObject, T: Pose, reported: Pose) -> tuple[dict, int, np.ndarray, np.ndarray, np.ndarray]:
     """A one-crop batch whose GT is ``T`` and whose heads answer ``reported`` exactly."""
     uv = CROP.project(reported.transform(obj.keypoints))
     code = encode_pose(reported, CROP, obj.diameter, centre_obj=obj.centre)
-    batch = {"pose": T.as_matrix()[None], "K": CROP.K[None], "obj_index": np.array([0]),
-             "image": np.zeros((1, 3, S, S), np.float32)}
-    return batch, uv[None], code.rot6d[None], code.trans[None]
+    batch = {"pose": T.as_matrix()[None], "K": CROP.K[None], "obj_index": np.array([0])}
+    return batch, S, uv[None], code.rot6d[None], code.trans[None]
 
 
 def test_exact_heads_hit_and_a_quarter_turn_misses():
@@ -51,9 +50,9 @@ def test_degenerate_keypoints_give_no_pose():
     obj = _object()
     found = keypoint_pose(obj.keypoints, np.full((9, 2), 64.0), CROP.K)  # all on one pixel: must not raise
     assert found is None or np.all(np.isfinite(found[1]))
-    batch, _, rot6d, trans = _sample(obj, Pose(np.eye(3), [0, 0, 0.6], "cam", "obj"),
-                                     Pose(np.eye(3), [0, 0, 0.6], "cam", "obj"))
-    kp, direct = pose_recall_hits(batch, np.full((1, 9, 2), 64.0), rot6d, trans, {0: obj}, True)
+    batch, size, _, rot6d, trans = _sample(obj, Pose(np.eye(3), [0, 0, 0.6], "cam", "obj"),
+                                           Pose(np.eye(3), [0, 0, 0.6], "cam", "obj"))
+    kp, direct = pose_recall_hits(batch, size, np.full((1, 9, 2), 64.0), rot6d, trans, {0: obj}, True)
     assert kp == [False] and direct == [True]
 
 
