@@ -16,6 +16,11 @@ States (per track, and :attr:`Tracker.state` for the stream):
   re-detect it. A detection of the same object within ``reacquire_distance`` ×
   diameter of the prediction takes back the track's id; after ``max_lost_frames``
   misses the track is dropped.
+
+While every track is fine the detector still runs every ``redetect_every`` frames, so that
+objects entering the view get tracks. Detections that a tracked object already explains
+(their box lies mostly inside its projected box) are not measured again, and tracks that
+converge onto one object are merged into the older id.
 """
 
 from __future__ import annotations
