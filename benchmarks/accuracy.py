@@ -64,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="synth workers")
     p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
                    help="--no-detector: estimate in the GT boxes (the pose stages alone)")
+    p.add_argument("--detector-init", choices=("posenet", "scratch"), default="posenet",
+                   help="the detector starts from PoseNet's weights (default) or from random ones (the old baseline)")
     p.add_argument("--score-threshold", type=float, default=0.05,
                    help="estimates scoring less are dropped (default 0.05; the CLI's 0.3 hides a weak network's poses)")
     p.add_argument("--reuse", action="store_true", help="keep datasets and the run that already exist in --out")
@@ -105,7 +107,8 @@ def prepare(args: argparse.Namespace, out: Path) -> tuple[Path, Path, Path]:
              "--workers", str(args.workers), "--config", str(out / "test_scene.yaml"), *quiet])
     if not (args.reuse and (run / "best.json").is_file()):
         cli(["train", "--data", str(train), "--out", str(run), "--time-budget", args.time_budget,
-             "--width", str(args.width), "--input", str(args.input), *([] if args.detector else ["--no-detector"]),
+             "--width", str(args.width), "--input", str(args.input), "--detector-init", args.detector_init,
+             *([] if args.detector else ["--no-detector"]),
              *quiet])
     return train, test, run
 

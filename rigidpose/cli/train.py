@@ -41,10 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the detector's share of --time-budget; PoseNet gets the rest (default 0.25)")
     p.add_argument("--detector-epochs", type=int, default=None, metavar="E",
                    help="the detector's epochs without a time budget (default: --epochs)")
-    p.add_argument("--detector-width", type=float, default=0.5, help="the detector's width multiplier (default 0.5)")
+    p.add_argument("--detector-width", type=float, default=None,
+                   help="the detector's width multiplier (default: --width)")
     p.add_argument("--detector-input", type=int, default=256, metavar="PX",
                    help="long image side at the detector's input (default 256)")
     p.add_argument("--detector-batch", type=int, default=16, help="the detector's batch size (default 16)")
+    p.add_argument("--detector-init", choices=("posenet", "scratch"), default="posenet",
+                   help="the detector's encoder and decoder start from the trained PoseNet's (default; needs "
+                   "--detector-width equal to --width) or from random weights")
     p.add_argument("--loader-workers", type=int, default=0, metavar="N",
                    help="processes that prepare batches beside training (default 0: on 2 cores a worker "
                    "competes with the training threads and was 11%% slower; use it where cores are spare)")
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise RigidposeError(f"--epochs must be at least 1, got {args.epochs}")
     epochs = args.epochs if args.epochs is not None else (10_000 if args.time_budget else 10)
+    detector_width = args.detector_width if args.detector_width is not None else args.width
     try:
         cfg = TrainConfig(
             data=args.data, out=args.out, objects=tuple(args.objects) if args.objects else None,
@@ -72,12 +77,13 @@ def run(args: argparse.Namespace) -> int:
             time_budget_s=args.time_budget, batch_size=args.batch, lr=args.lr, val_fraction=args.val_fraction,
             seed=args.seed, loader_workers=args.loader_workers, detector=args.detector,
             detector_share=args.detector_share,
-            detector_epochs=args.detector_epochs, detector_width=args.detector_width,
+            detector_epochs=args.detector_epochs, detector_width=detector_width,
             detector_input=args.detector_input, detector_batch=args.detector_batch,
+            detector_init=args.detector_init,
         )
         PoseNetConfig(width=args.width, input_size=args.input)  # validate early, with a clear message
         if args.detector:
-            CenterNetDetector(1, args.detector_width, input_size=args.detector_input)
+            CenterNetDetector(1, detector_width, input_size=args.detector_input)
     except ValueError as exc:
         raise RigidposeError(str(exc)) from None
     result = train(cfg, resume=args.resume, progress=args.progress, device=args.device)

@@ -17,6 +17,7 @@ import torch
 from numpy.typing import NDArray
 
 from rigidpose.bop.dataset import BopDataset
+from rigidpose.errors import RigidposeError
 from rigidpose.net.card import ModelCard
 from rigidpose.net.detector import CenterNetDetector, Detection, box_iou, decode_detections
 from rigidpose.net.detector_data import DetectionDataset, DetectorDataConfig
@@ -85,6 +86,26 @@ def validate_detector(model: CenterNetDetector, loader, device: torch.device) ->
         "val_precision50": float(tp.mean()) if len(tp) else float("nan"),
         "val_loss": float(np.mean(losses)),
     }
+
+
+def init_from_posenet(detector: CenterNetDetector, posenet_path) -> None:
+    """Copy the encoder and decoder of the PoseNet checkpoint ``posenet_path`` into ``detector``.
+
+    Both networks share :class:`~rigidpose.net.backbone.MobileNetV2Backbone` and
+    :class:`~rigidpose.net.decoder.UpsampleDecoder`; the heads keep their initialisation.
+    Raises ``RigidposeError`` when the checkpoint cannot be loaded or its layers do not fit
+    (another width).
+    """
+    from rigidpose.net.checkpoint import load_checkpoint
+
+    source = load_checkpoint(posenet_path, kind="posenet").model
+    for name in ("backbone", "decoder"):
+        mine, theirs = getattr(detector, name).state_dict(), getattr(source, name).state_dict()
+        wrong = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
+        if wrong or len(theirs) != len(mine):
+            raise RigidposeError(f"the detector's {name} does not fit PoseNet's in {posenet_path} "
+                                 f"(different width?): {wrong[:3]}")
+        getattr(detector, name).load_state_dict(theirs)
 
 
 def detector_task(cfg, bop: BopDataset, obj_ids: list[int]) -> Task:

@@ -99,6 +99,7 @@ def test_pipeline_with_gt_crops_icp_and_visible_fraction(objects, rng):
     for _ in range(3):  # the GT crop stage answers a random equivalent of the symmetric box each time
         ms = est.measure(np.zeros((480, 640, 3), np.uint8), CAM, None, boxes)
         assert not ms[0].source.endswith("+icp") and est.timings["icp"] == 0
+        assert not ms[0].depth_verified and ms[0].depth_agreement is None
         # symmetric box: always the canonical equivalent of T2
         assert ms[1].estimate.pose.distance_to(canon) < 0.01 and np.degrees(ms[1].estimate.pose.angle_to(canon)) < 3
 
@@ -125,7 +126,8 @@ def test_depth_verified_pose_is_scored_by_the_depth(objects, rng):
     assert est.measure(rgb, CAM, None, boxes) == []
     [m] = est.measure(rgb, CAM, render_depth(meshes, crop.gt), boxes)
     assert m.source.endswith("icp") and m.depth_verified
-    assert m.estimate.score > 0.9  # agreement of an exact pose with exact depth and mask
+    assert m.estimate.score == pytest.approx(m.depth_agreement) and m.depth_agreement > 0.9  # box score 1 × agreement
+
     assert m.estimate.pose.distance_to(T1) < 2e-3 and np.degrees(m.estimate.pose.angle_to(T1)) < 1
 
 

@@ -17,7 +17,7 @@ from rigidpose.net.detector import decode_detections
 from rigidpose.net.detector_data import (
     DetectionDataset, DetectorDataConfig, clip_boxes, letterbox, letterbox_geometry, place, scale_affine, transform_boxes,
 )
-from rigidpose.net.detector_train import average_precision, match_detections
+from rigidpose.net.detector_train import average_precision, detector_task, init_from_posenet, match_detections
 from rigidpose.net.detector import Detection
 from rigidpose.net.train import TrainConfig, split_image_keys, train
 from net_tiny_bop import write_tiny_bop
@@ -121,6 +121,16 @@ def test_time_budget_split():
         TrainConfig(data="d", out="r", detector_share=1.0)
 
 
+def test_detector_init_choices():
+    assert TrainConfig(data="d", out="r").detector_init == "posenet"
+    with pytest.raises(ValueError, match="same width"):
+        TrainConfig(data="d", out="r", width=0.5, detector_width=0.25)
+    TrainConfig(data="d", out="r", width=0.5, detector_width=0.25, detector_init="scratch")  # allowed
+    TrainConfig(data="d", out="r", width=0.5, detector_width=0.25, detector=False)  # no detector: no constraint
+    with pytest.raises(ValueError, match="detector init"):
+        TrainConfig(data="d", out="r", detector_init="imagenet")
+
+
 @pytest.fixture(scope="module")
 def straight(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("det_straight")
@@ -144,6 +154,30 @@ def test_run_folder_layout_and_metrics(straight):
     assert json.loads((run / "last.json").read_text())["kind"] == "posenet"
 
 
+def test_detector_starts_from_posenets_encoder(data, straight):
+    """The trained detector's first epoch began at PoseNet's best encoder and decoder."""
+    run = straight[0]
+    cfg = config(data, run)
+    bop = BopDataset(data)
+    fresh = detector_task(cfg, bop, [1, 2]).model
+    posenet = load_checkpoint(run / "best", kind="posenet").model
+    init_from_posenet(fresh, run / "best")
+    for name in ("backbone", "decoder"):
+        mine, theirs = getattr(fresh, name).state_dict(), getattr(posenet, name).state_dict()
+        assert mine.keys() == theirs.keys()
+        for k in mine:
+            torch.testing.assert_close(mine[k], theirs[k], rtol=0, atol=0)
+    untouched = detector_task(cfg, bop, [1, 2]).model  # the heads keep their initialisation
+    for k, v in untouched.heatmap.state_dict().items():
+        torch.testing.assert_close(fresh.heatmap.state_dict()[k], v, rtol=0, atol=0)
+    # and it makes a difference: a scratch detector trains to other weights
+    scratch = train(config(data, run.parent / "scratch_run", detector_init="scratch"), progress=False)
+    assert [r["train_loss"] for r in scratch.detector] != [r["train_loss"] for r in straight[1].detector]
+    wide = detector_task(config(data, run, detector_width=0.5, detector_init="scratch"), bop, [1, 2]).model
+    with pytest.raises(RigidposeError, match="different width"):
+        init_from_posenet(wide, run / "best")
+
+
 def test_detector_resumes_exactly_after_a_kill(data, straight, tmp_path):
     killed = config(data, tmp_path / "k")
     first = train(killed, progress=False, stop_after=2)  # PoseNet's epoch and the detector's first
@@ -151,6 +185,12 @@ def test_detector_resumes_exactly_after_a_kill(data, straight, tmp_path):
     again = train(killed, progress=False, resume=True)
     assert [r["epoch"] for r in again.posenet] == [1]  # finished: not trained again
     assert [r["train_loss"] for r in again.detector] == [r["train_loss"] for r in straight[1].detector]
+    # killed before the detector began: the resumed detector starts from PoseNet's best all the same
+    before = config(data, tmp_path / "b")
+    train(before, progress=False, stop_after=1)
+    assert not (tmp_path / "b" / "detector").exists()
+    assert [r["train_loss"] for r in train(before, progress=False, resume=True).detector] == \
+        [r["train_loss"] for r in straight[1].detector]
     a = load_checkpoint(straight[0] / "detector" / "last").model.state_dict()
     b = load_checkpoint(tmp_path / "k" / "detector" / "last").model.state_dict()
     for k in a:

@@ -1,0 +1,94 @@
+"""How well detectors box the objects of a BOP test split: several detectors, one table.
+
+For every GT instance with ``visib_fract ≥ 0.1`` the best-overlapping detection (score ≥
+``--score-threshold``, the estimator's default in ``benchmarks/accuracy.py``) is found; the
+table gives, per detector, the median of that IoU with the instance's ``bbox_visib``, the
+share of instances boxed at IoU > 0.5 and > 0.7, AP at IoU 0.5 (the training validation's
+matching and AP), detections per image and ms per image (2 cores here). The first
+detector is the baseline the others are read against::
+
+    .venv/bin/python benchmarks/detector_boxes.py --test /tmp/acc/test \\
+        --detectors /tmp/acc_scratch/run/detector /tmp/acc/run/detector
+
+A detector trained from random weights for the same run (the baseline of ``docs/net.md``)
+comes from a copy of the run folder without ``detector/``, resumed with
+``rigidpose train --resume --detector-init scratch`` and the run's ``--time-budget``:
+PoseNet has spent its share, so only the detector trains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--test", required=True, help="BOP dataset with the test images (split train_synth)")
+    p.add_argument("--split", default="train_synth")
+    p.add_argument("--detectors", nargs="+", required=True, help="detector checkpoints or RUN/detector folders")
+    p.add_argument("--score-threshold", type=float, default=0.05)
+    return p.parse_args(argv)
+
+
+def measure(path: str, ds, split: str, threshold: float) -> dict:
+    """Box quality of the detector at ``path`` on every image of ``split``."""
+    from rigidpose.estimate.detect import DetectStage
+    from rigidpose.estimate.models import resolve_detector
+    from rigidpose.eval.recall import MIN_VISIB_FRACT
+    from rigidpose.net.checkpoint import load_checkpoint
+    from rigidpose.net.detector import box_iou
+    from rigidpose.net.detector_train import average_precision, match_detections
+
+    loaded = load_checkpoint(resolve_detector(Path(path), path), kind="detector")
+    stage = DetectStage(loaded.model, loaded.card, score_threshold=threshold)
+    best_iou, dets, gts, classes, seconds, images = [], [], [], [], 0.0, 0
+    for scene in ds.scenes(split):
+        gt, info = ds.gt(split, scene), ds.gt_info(split, scene)
+        for im in ds.image_ids(split, scene):
+            rgb = ds.read_rgb(split, scene, im)
+            t = time.perf_counter()
+            boxes = stage(rgb)
+            seconds, images = seconds + time.perf_counter() - t, images + 1
+            keep = [(g, i) for g, i in zip(gt[im], info[im]) if i.visib_fract >= MIN_VISIB_FRACT]
+            target = np.array([i.bbox_visib for _, i in keep], np.float64).reshape(-1, 4)
+            ious = box_iou(np.array([b.bbox for b in boxes]).reshape(-1, 4), target)
+            best_iou.extend(ious.max(axis=0) if len(boxes) else np.zeros(len(keep)))
+            dets.append([_as_detection(b, loaded.card) for b in boxes])
+            gts.append(target), classes.append(np.array([loaded.card.object_index(g.obj_id) for g, _ in keep]))
+    scores, tp, n_gt = match_detections(dets, gts, classes)
+    iou = np.asarray(best_iou)
+    return {"detector": path, "median_iou": float(np.median(iou)), "iou50": float(np.mean(iou > 0.5)),
+            "iou70": float(np.mean(iou > 0.7)), "ap50": average_precision(tp, n_gt),
+            "per_image": len(scores) / max(images, 1), "ms": 1000 * seconds / max(images, 1), "targets": len(iou)}
+
+
+def _as_detection(box, card):
+    from rigidpose.net.detector import Detection
+
+    return Detection(card.object_index(box.obj_id), box.score, box.bbox)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rigidpose.bop import BopDataset
+
+    args = parse_args(argv)
+    ds = BopDataset(args.test)
+    rows = [measure(d, ds, args.split, args.score_threshold) for d in args.detectors]
+    print(f"\n{args.test}, split {args.split}: {rows[0]['targets']} targets (visib_fract >= 0.1), "
+          f"score >= {args.score_threshold}\n")
+    print("| detector | median best-box IoU | boxed at IoU > 0.5 (%) | boxed at IoU > 0.7 (%) | AP50 | detections / image "
+          "| ms / image |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['detector']} | {r['median_iou']:.2f} | {100 * r['iou50']:.0f} | {100 * r['iou70']:.0f} | "
+              f"{r['ap50']:.2f} | {r['per_image']:.1f} | {r['ms']:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
