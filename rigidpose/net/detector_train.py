@@ -12,6 +12,8 @@ fraction of detections that are right), pooled over the classes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from numpy.typing import NDArray
@@ -88,24 +90,29 @@ def validate_detector(model: CenterNetDetector, loader, device: torch.device) ->
     }
 
 
-def init_from_posenet(detector: CenterNetDetector, posenet_path) -> None:
-    """Copy the encoder and decoder of the PoseNet checkpoint ``posenet_path`` into ``detector``.
+def init_from_posenet(detector: CenterNetDetector, run) -> Path:
+    """Copy the encoder and decoder of PoseNet in the run folder ``run`` into ``detector``.
 
-    Both networks share :class:`~rigidpose.net.backbone.MobileNetV2Backbone` and
+    The source is ``run/best`` (the checkpoint ``predict`` uses), or ``run/last`` when no
+    epoch had a finite validation loss. Both networks share
+    :class:`~rigidpose.net.backbone.MobileNetV2Backbone` and
     :class:`~rigidpose.net.decoder.UpsampleDecoder`; the heads keep their initialisation.
-    Raises ``RigidposeError`` when the checkpoint cannot be loaded or its layers do not fit
-    (another width).
+    Returns the checkpoint stem used. Raises ``RigidposeError`` when it cannot be loaded or
+    its layers do not fit (another width).
     """
-    from rigidpose.net.checkpoint import load_checkpoint
+    from rigidpose.net.checkpoint import checkpoint_paths, load_checkpoint
 
-    source = load_checkpoint(posenet_path, kind="posenet").model
+    stem = Path(run) / "best"
+    if not checkpoint_paths(stem)[0].exists():
+        stem = Path(run) / "last"
+    source = load_checkpoint(stem, kind="posenet").model
     for name in ("backbone", "decoder"):
         mine, theirs = getattr(detector, name).state_dict(), getattr(source, name).state_dict()
         wrong = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
         if wrong or len(theirs) != len(mine):
-            raise RigidposeError(f"the detector's {name} does not fit PoseNet's in {posenet_path} "
-                                 f"(different width?): {wrong[:3]}")
+            raise RigidposeError(f"the detector's {name} does not fit PoseNet's in {stem} (different width?): {wrong[:3]}")
         getattr(detector, name).load_state_dict(theirs)
+    return stem
 
 
 def detector_task(cfg, bop: BopDataset, obj_ids: list[int]) -> Task:

@@ -287,7 +287,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, info: DistInfo, dev: 
 
         det_task = detector_task(cfg, bop, obj_ids)
         if cfg.detector_init == "posenet":  # a resumed detector then loads its own last weights over these
-            init_from_posenet(det_task.model, Path(cfg.out) / "best")
+            init_from_posenet(det_task.model, Path(cfg.out))
         det = _on(det_task, dev)
         det_rows, _ = fit(det, cfg.loop("detector"), info, dev, resume=resume, progress=progress, stop_after=left)
     return TrainResult(rows, det_rows)

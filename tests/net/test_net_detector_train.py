@@ -154,14 +154,14 @@ def test_run_folder_layout_and_metrics(straight):
     assert json.loads((run / "last.json").read_text())["kind"] == "posenet"
 
 
-def test_detector_starts_from_posenets_encoder(data, straight):
+def test_detector_starts_from_posenets_encoder(data, straight, tmp_path):
     """The trained detector's first epoch began at PoseNet's best encoder and decoder."""
     run = straight[0]
     cfg = config(data, run)
     bop = BopDataset(data)
     fresh = detector_task(cfg, bop, [1, 2]).model
     posenet = load_checkpoint(run / "best", kind="posenet").model
-    init_from_posenet(fresh, run / "best")
+    assert init_from_posenet(fresh, run) == run / "best"
     for name in ("backbone", "decoder"):
         mine, theirs = getattr(fresh, name).state_dict(), getattr(posenet, name).state_dict()
         assert mine.keys() == theirs.keys()
@@ -175,7 +175,15 @@ def test_detector_starts_from_posenets_encoder(data, straight):
     assert [r["train_loss"] for r in scratch.detector] != [r["train_loss"] for r in straight[1].detector]
     wide = detector_task(config(data, run, detector_width=0.5, detector_init="scratch"), bop, [1, 2]).model
     with pytest.raises(RigidposeError, match="different width"):
-        init_from_posenet(wide, run / "best")
+        init_from_posenet(wide, run)
+    # a run without ``best`` (no finite validation loss): PoseNet's last
+    import shutil
+
+    for ext in (".safetensors", ".json"):
+        shutil.copy(run / f"last{ext}", tmp_path / f"last{ext}")
+    assert init_from_posenet(fresh, tmp_path) == tmp_path / "last"
+    with pytest.raises(RigidposeError):
+        init_from_posenet(fresh, tmp_path / "nothing")
 
 
 def test_detector_resumes_exactly_after_a_kill(data, straight, tmp_path):
