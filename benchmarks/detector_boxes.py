@@ -10,10 +10,11 @@ detector is the baseline the others are read against::
     .venv/bin/python benchmarks/detector_boxes.py --test /tmp/acc/test \\
         --detectors /tmp/acc_scratch/run/detector /tmp/acc/run/detector
 
-A detector trained from random weights for the same run (the baseline of ``docs/net.md``)
-comes from a copy of the run folder without ``detector/``, resumed with
-``rigidpose train --resume --detector-init scratch`` and the run's ``--time-budget``:
-PoseNet has spent its share, so only the detector trains.
+The detectors compared in ``docs/net.md`` (random init against PoseNet init, 7.5 to 12
+minutes, on one PoseNet) were trained alone with a scratch script around
+``rigidpose.net.detector_train.detector_task`` that is not in the repository; to compare
+the two inits end to end, run ``benchmarks/accuracy.py --detector-init scratch`` and the
+default into two folders.
 """
 
 from __future__ import annotations
