@@ -1,8 +1,11 @@
-"""Depth refinement of one estimate: ICP from the RGB pose and from a shape-only hypothesis.
+"""Depth refinement of one estimate: ICP from a prior, from the RGB pose and from shape-only hypotheses.
 
-1. ICP (:func:`~rigidpose.estimate.icp.refine_icp`) from the RGB pose. When it is accepted
-   and the depth and mask agree with it (``good_agreement``), that is the answer: a good
-   RGB pose, and every tracked frame, costs one ICP.
+0. When tracking, ICP from the tracker's predicted pose (the ``prior``) comes first: the
+   last frame's verified pose moved at constant velocity is a far better start than the RGB
+   heads' pose, whose orientation a network trained for minutes often gets wrong.
+1. ICP (:func:`~rigidpose.estimate.icp.refine_icp`) from the RGB pose. When a start's ICP
+   is accepted and the depth and mask agree with it (``good_agreement``), that is the
+   answer: a good RGB pose, and every tracked frame that goes well, costs one ICP.
 2. Otherwise, with ``global_init``, ICP of the observed points inside the mask from a grid of
    rotations (:func:`~rigidpose.estimate.global_reg.grid_hypotheses`); the few best starts
    are refined by the same ICP as 1.
@@ -74,24 +77,28 @@ class DepthRefiner:
         return self._clouds[obj_id]
 
     def __call__(self, obj_id: int, mesh, caster, diameter: float, pose: Pose, covariance: NDArray, source: str,
-                 camera: Camera, depth: NDArray, mask: NDArray | None) -> Refined:
-        """Refine ``pose`` (RGB stage, with its ``covariance`` and ``source``) against ``depth`` (H, W, m)."""
+                 camera: Camera, depth: NDArray, mask: NDArray | None, prior: Pose | None = None) -> Refined:
+        """Refine ``pose`` (RGB stage, with its ``covariance`` and ``source``) against ``depth`` (H, W, m).
+
+        ``prior``: the tracker's predicted pose, tried first (source "track+icp")."""
         candidates: list[Refined] = []
-        res = refine_icp(pose, caster, diameter, camera, depth, mask, self.icp)
         scores: list[float] = []
-        if res.accepted:
-            cov = res.covariance if res.covariance is not None else covariance
-            candidates.append(Refined(res.pose, cov, source + "+icp"))
+
+        def attempt(start: Pose, name: str) -> bool:
+            """ICP from ``start``; True when it is accepted and agrees well enough to end the search."""
+            res = refine_icp(start, caster, diameter, camera, depth, mask, self.icp)
+            if not res.accepted:
+                return False
+            candidates.append(Refined(res.pose, res.covariance if res.covariance is not None else covariance, name))
             scores.append(depth_agreement(res.pose, caster, camera, depth, mask, diameter))
-            if scores[0] >= self.good_agreement:
-                return Refined(res.pose, candidates[0].covariance, candidates[0].source, scores[0])
+            return scores[-1] >= self.good_agreement
+
+        for start, name in ((prior, "track+icp"), (pose, source + "+icp")):
+            if start is not None and attempt(start, name):
+                return Refined(candidates[-1].pose, candidates[-1].covariance, name, scores[-1])
         if self.global_init and mask is not None and mesh is not None:
             for start in grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed_points(camera, depth, mask, diameter)):
-                res2 = refine_icp(start, caster, diameter, camera, depth, mask, self.icp)
-                if res2.accepted:
-                    cov = res2.covariance if res2.covariance is not None else covariance
-                    candidates.append(Refined(res2.pose, cov, "depth+icp"))
-                    scores.append(depth_agreement(res2.pose, caster, camera, depth, mask, diameter))
+                attempt(start, "depth+icp")
         if not candidates:
             return Refined(pose, covariance, source)
         best = int(np.argmax(scores))

@@ -39,8 +39,7 @@ STAGES = ("detect", "crop", "pnp", "icp", "total")
 #: class. With the plain product, wrong estimates outranked right ones (docs/estimate.md).
 #: A tracking estimator keeps the plain product (exponent 1): with 0.25, boxes on other
 #: things passed the score threshold and started false tracks (0.40 per frame against 0.19
-#: with 1, on the tracking video; docs/benchmarks.md, where tracking is still worse than
-#: with session 3's code for a reason not found yet).
+#: with 1, on the tracking video; docs/benchmarks.md).
 BOX_SCORE_EXPONENT = 0.25
 
 
@@ -52,7 +51,8 @@ class Measurement:
         estimate: the output value.
         reprojection_px: weighted RMS keypoint reprojection error of the RGB pose, pixels.
         source: "pnp", "direct" or "fused" (the RGB stage), plus "+icp" when ICP was accepted;
-            "depth+icp" when the depth search found the pose.
+            "depth+icp" when the depth search found the pose; "track+icp" when ICP from the
+            tracker's predicted pose did.
         depth_agreement: how well the depth image and mask agree with the pose, in [0, 1]
             (:func:`~rigidpose.estimate.global_reg.depth_agreement`), when ICP against the
             depth accepted it; None otherwise.
@@ -218,7 +218,11 @@ class Estimator:
                          references: Sequence[Pose | None] | None = None) -> list[Measurement | None]:
         """Crop → fuse → ICP → stable frame for each request, aligned with ``requests``
         when ``references`` is given (None where nothing was found or the score is low);
-        without ``references`` the list holds only the estimates that passed."""
+        without ``references`` the list holds only the estimates that passed.
+
+        ``references``: per request, the tracker's predicted pose or None. It is the symmetry
+        reference of the output frame and, with depth, the first ICP start (:mod:`.depth_refine`).
+        """
         t = time.perf_counter()
         crops = self.crop(rgb, camera, list(requests))
         self.timings["crop"] += 1000 * (time.perf_counter() - t)
@@ -245,7 +249,8 @@ class Estimator:
         if refine:
             t = time.perf_counter()
             mesh = self.meshes.get(obj.obj_id) if self.meshes else None
-            r = self.depth_refiner(obj.obj_id, mesh, caster, obj.info.diameter, pose, cov, source, camera, depth, mask)
+            r = self.depth_refiner(obj.obj_id, mesh, caster, obj.info.diameter, pose, cov, source, camera, depth, mask,
+                                   prior=reference)
             pose, cov, source, agreement = r.pose, r.covariance, r.source, r.agreement
             if r.agreement is not None:  # depth verified the pose: the score is the depth's word, not the keypoints'
                 score = float(c.request.score ** self.box_score_exponent * r.agreement)

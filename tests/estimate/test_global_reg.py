@@ -106,3 +106,23 @@ def test_no_points_no_hypothesis(part):
     assert out.source == "fused" and out.pose is POSES[0] and out.agreement is None
     depth[:] = np.nan  # NaN depth everywhere: still no crash, still the RGB pose
     assert DepthRefiner()(1, mesh, caster, diameter, POSES[0], np.eye(6), "fused", CAM, depth, ~mask).source == "fused"
+
+
+def test_refiner_starts_from_the_trackers_prior(part, rng):
+    """Tracking: the RGB pose is 180° off, the tracker's prediction a few degrees and mm off.
+    ICP from the prediction is tried first and ends the search (one ICP; no grid search)."""
+    mesh, caster, diameter = part
+    truth = POSES[2]
+    depth, mask = _frame(caster, truth, rng)
+    flipped = Pose(truth.R @ axis_angle_to_matrix([np.pi, 0.0, 0.0]), truth.t, "cam", "obj")
+    predicted = Pose(truth.R @ axis_angle_to_matrix(np.radians([3.0, -2.0, 2.0])), truth.t + [0.004, -0.002, 0.003],
+                     "cam", "obj")
+    refiner = DepthRefiner()
+    searched = []
+    refiner.cloud = lambda *a: searched.append(a)  # the grid search would need the model cloud
+    out = refiner(1, mesh, caster, diameter, flipped, np.eye(6), "fused", CAM, depth, mask, prior=predicted)
+    assert out.source == "track+icp" and out.agreement >= refiner.good_agreement and searched == []
+    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
+    # without the prior the same frame needs the search, which finds the pose from the depth
+    alone = DepthRefiner()(1, mesh, caster, diameter, flipped, np.eye(6), "fused", CAM, depth, mask)
+    assert alone.source == "depth+icp"

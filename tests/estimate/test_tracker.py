@@ -132,3 +132,50 @@ def test_tracks_that_converge_on_one_object_are_merged(rng):
     crop.gt = [(1, T)]
     out = est.tracker.update(np.zeros((480, 640, 3), np.uint8), CAM, None)
     assert [t.track_id for t in out] == [1]  # the older id survives
+
+
+class _FlippedRgbCrop(GtCropStage):
+    """A network that has not learnt the orientation: keypoints and direct pose of the pose
+    turned 180° about the object's x axis; the mask is right."""
+
+    FLIP = np.diag([1.0, -1.0, -1.0])
+
+    def __call__(self, rgb, camera, requests):
+        from dataclasses import replace
+
+        out = []
+        for c in super().__call__(rgb, camera, requests):
+            if c.direct_pose is not None:
+                T = Pose(c.direct_pose.R @ self.FLIP, c.direct_pose.t, "cam", "obj")
+                uv = camera.project(T.transform(self.cards[c.request.obj_id].keypoints))
+                c = replace(c, direct_pose=T, keypoints_px=uv)
+            out.append(c)
+        return out
+
+
+@pytest.mark.slow
+def test_with_depth_the_track_is_measured_from_its_prediction(rng):
+    """RGB-D tracking with RGB poses that are always 180° wrong: after the first frame (found
+    by the depth search) each frame is ICP from the tracker's prediction ("track+icp"), the
+    bracket stays within 0.05 d with one id, and the rotation-grid search never runs again."""
+    from fakes import render_depth
+
+    cards, meshes = make_objects()
+    crop = _FlippedRgbCrop(cards, meshes, rng, noise_px=0.3)
+    est = Estimator(crop, None, cards, meshes, score_threshold=0.1, tracking=True)
+    sources = []
+    measure = est._measure_one
+    est._measure_one = lambda *a: (lambda m: (sources.append(m and m.source), m)[1])(measure(*a))
+    searches = []
+    cloud = est.depth_refiner.cloud
+    est.depth_refiner.cloud = lambda *a: (searches.append(len(sources)), cloud(*a))[1]
+    d = meshes[1].diameter
+    for k in range(12):
+        T = Pose(axis_angle_to_matrix([1.8, 0.2, 0.1 + 0.04 * k]), [-0.05 + 0.008 * k, 0.0, 0.55], "cam", "obj")
+        crop.gt = [(1, T)]
+        boxes = [(1, gt_box(meshes, 1, T))] if k == 0 else None
+        out = est.tracker.update(np.zeros((480, 640, 3), np.uint8), CAM, render_depth(meshes, crop.gt), boxes)
+        assert [t.track_id for t in out] == [1], f"frame {k}"
+        assert out[0].pose.distance_to(T) < 0.05 * d and np.degrees(out[0].pose.angle_to(T)) < 3, f"frame {k}"
+    assert sources[0] == "depth+icp" and set(sources[1:]) == {"track+icp"}
+    assert searches == [0]  # only the first frame's measurement searched the rotation grid
