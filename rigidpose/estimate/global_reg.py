@@ -32,6 +32,13 @@ from rigidpose.objects.raycast import MeshRaycaster
 
 F64 = NDArray[np.float64]
 
+#: How much a silhouette pixel that something nearer hides counts in :func:`depth_agreement`
+#: (0 = as a contradiction, 1 = as support). Half: an occluded pixel neither confirms nor
+#: contradicts the pose. With 0, a partly hidden instance's right pose scored below poses
+#: that fit its visible part and nothing else; on the bracket benchmark 0.5 took the depth
+#: row with GT boxes from 84.8 to 87.9 % (docs/benchmarks.md).
+OCCLUDED_WEIGHT = 0.5
+
 
 @dataclass(frozen=True)
 class GlobalRegConfig:
@@ -120,12 +127,15 @@ def grid_hypotheses(model: ModelCloud, observed: F64) -> list[Pose]:
 
 
 def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
-                    diameter: float, tol: float = 0.03) -> float:
+                    diameter: float, tol: float = 0.03, occluded_weight: float = OCCLUDED_WEIGHT) -> float:
     """How well the model at ``pose`` explains the depth image and the mask, in [0, 1].
 
     The mean of two fractions over the model's rendered silhouette: pixels whose observed
     depth (H, W, metres, 0 = invalid) is within ``tol``·diameter of the model's, and pixels
-    inside ``mask`` (H, W bool; this half is 1 without a mask).
+    inside ``mask`` (H, W bool, the visible mask; this half is 1 without a mask). A
+    silhouette pixel whose observed depth lies more than ``tol``·diameter *in front of* the
+    model's is occluded: it counts ``occluded_weight`` in both fractions (a pixel seen
+    *behind* the model's surface contradicts the pose and counts 0).
     """
     img = caster.render(pose, camera, object_roi(camera, pose, diameter))
     hit = img.hit
@@ -135,5 +145,8 @@ def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: ND
     x, y, w, h = img.roi
     d_obs = np.asarray(depth, np.float64)[y : y + h, x : x + w]
     close = np.isfinite(d_obs) & (np.abs(d_obs - img.depth) < tol * diameter) & hit
-    inside = 1.0 if mask is None else np.count_nonzero(np.asarray(mask, bool)[y : y + h, x : x + w] & hit) / n
-    return 0.5 * (np.count_nonzero(close) / n + inside)
+    front = np.isfinite(d_obs) & (d_obs > 0) & (d_obs < img.depth - tol * diameter) & hit
+    nf = occluded_weight * np.count_nonzero(front)
+    seen = hit & ~front
+    inside = 1.0 if mask is None else (np.count_nonzero(np.asarray(mask, bool)[y : y + h, x : x + w] & seen) + nf) / n
+    return 0.5 * ((np.count_nonzero(close) + nf) / n + inside)

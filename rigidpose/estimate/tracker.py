@@ -10,8 +10,9 @@ States (per track, and :attr:`Tracker.state` for the stream):
 
 - ``searching``: no tracks; the detector runs on every frame.
 - ``tracking``: a track whose last measurement passed the gates (score; a keypoint
-  reprojection error under ``max_reprojection_px``, or ICP accepted against depth; and a
-  jump no larger than ``max_jump`` × diameter from the prediction).
+  reprojection error under ``max_reprojection_px``, or ICP accepted against depth with a
+  depth agreement of at least ``min_agreement``; and a jump no larger than ``max_jump`` ×
+  diameter from the prediction). New tracks pass the same gates.
 - ``lost``: a track that missed; it coasts on its prediction and the detector runs to
   re-detect it. A detection of the same object within ``reacquire_distance`` ×
   diameter of the prediction takes back the track's id; after ``max_lost_frames``
@@ -51,9 +52,15 @@ def box_overlap(a: NDArray, b: NDArray) -> float:
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Gates and gains of the :class:`Tracker` (distances are fractions of the object diameter)."""
+    """Gates and gains of the :class:`Tracker` (distances are fractions of the object diameter,
+    between the poses' images of the point the object's symmetries fix: see
+    :meth:`~rigidpose.objects.Symmetries.fixed_point`)."""
 
     max_reprojection_px: float = 10.0
+    #: a depth-verified measurement counts when the depth and mask agree with at least this
+    #: much of the model's silhouette (``Measurement.depth_agreement``); below it, ICP fitted
+    #: something (a wrong turn of the object, a neighbour) that the depth does not support
+    min_agreement: float = 0.5
     max_jump: float = 0.5
     alpha: float = 0.7
     beta: float = 0.3
@@ -93,6 +100,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self.frame = 0
         self._next_id = 1
+        self._centres: dict[int, NDArray[np.float64]] = {}
 
     @property
     def state(self) -> str:
@@ -118,6 +126,14 @@ class Tracker:
         self.frame += 1
         est.finish_frame(t0)
         return [t for t in self.tracks if t.state == TRACKING]
+
+    def _gap(self, obj_id: int, a: Pose, b: Pose) -> float:
+        """Distance (m) between two poses of ``obj_id`` at the point its symmetries fix (the
+        origin for an asymmetric object): the same for every symmetry-equivalent of either."""
+        if obj_id not in self._centres:
+            self._centres[obj_id] = self.estimator.objects[obj_id].info.symmetries.fixed_point()[None]
+        c = self._centres[obj_id]
+        return float(np.linalg.norm(a.transform(c) - b.transform(c)))
 
     # --- stages -------------------------------------------------------------------------
     def _box(self, obj_id: int, pose: Pose, camera: Camera) -> NDArray[np.float64] | None:
@@ -151,14 +167,17 @@ class Tracker:
                 self._miss(t, pred)
 
     def _trusted(self, m) -> bool:
-        """A measurement counts when ICP verified it against depth, or its keypoints reproject well."""
-        return m.depth_verified or m.reprojection_px <= self.config.max_reprojection_px
+        """A measurement counts when ICP against depth verified it and the depth agrees with it,
+        or (without depth verification) when its keypoints reproject well."""
+        if m.depth_verified:
+            return m.depth_agreement >= self.config.min_agreement
+        return m.reprojection_px <= self.config.max_reprojection_px
 
     def _acceptable(self, m, pred: Pose, obj_id: int) -> bool:
         if m is None or not self._trusted(m):
             return False
         d = self.estimator.objects[obj_id].info.diameter
-        return pred.distance_to(m.estimate.pose) <= self.config.max_jump * d
+        return self._gap(obj_id, pred, m.estimate.pose) <= self.config.max_jump * d
 
     def _correct(self, t: Track, pred: Pose, e: PoseEstimate) -> None:
         delta = pose_difference(pred, e.pose)
@@ -192,7 +211,7 @@ class Tracker:
             d = self.estimator.objects[t.obj_id].info.diameter
             if t.state == TRACKING and any(
                 k.obj_id == t.obj_id and k.state == TRACKING
-                and k.pose.distance_to(t.pose) < self.config.duplicate_distance * d for k in keep
+                and self._gap(t.obj_id, k.pose, t.pose) < self.config.duplicate_distance * d for k in keep
             ):
                 continue
             keep.append(t)
@@ -211,11 +230,15 @@ class Tracker:
                 continue
             d = est.objects[e.obj_id].info.diameter
             same = [t for t in self.tracks if t.obj_id == e.obj_id]
-            if any(t.pose.distance_to(e.pose) < cfg.duplicate_distance * d for t in same if t.state == TRACKING):
+
+            def gap(t: Track, e: PoseEstimate = e) -> float:
+                return self._gap(e.obj_id, t.pose, e.pose)
+
+            if any(gap(t) < cfg.duplicate_distance * d for t in same if t.state == TRACKING):
                 continue  # already tracked (or just re-acquired) this frame
-            lost = [t for t in same if t.state == LOST and t.pose.distance_to(e.pose) < cfg.reacquire_distance * d]
+            lost = [t for t in same if t.state == LOST and gap(t) < cfg.reacquire_distance * d]
             if lost:
-                t = min(lost, key=lambda t: t.pose.distance_to(e.pose))
+                t = min(lost, key=gap)
                 sym = est.objects[e.obj_id].info.symmetries
                 pose = stable_pose(e.pose, sym, t.pose).renamed("cam", "obj")
                 cov = transport_covariance(e.covariance, e.pose, pose) if e.covariance is not None else None

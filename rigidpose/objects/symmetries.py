@@ -92,6 +92,17 @@ class Symmetries:
         cont = np.stack([sym.transform(2.0 * np.pi * i / n) for i in range(n)])
         return np.einsum("cij,djk->cdik", cont, disc).reshape(-1, 4, 4)
 
+    def fixed_point(self) -> F64:
+        """(3,) a point of the object frame (metres) that every symmetry leaves in place: the
+        mean of the origin's images (on a continuous axis; the origin itself without symmetry).
+
+        Where this point is in the camera frame does not depend on which symmetry-equivalent
+        pose is chosen, so distances between poses of a symmetric object are measured there:
+        the origins of two equivalent poses can lie far apart when the model's origin is off
+        its axis (YCB's soup can: 0.8 of its diameter).
+        """
+        return self.transforms(max_step=np.pi / 4)[:, :3, 3].mean(axis=0)
+
     def closest(self, R_ref: ArrayLike, R: ArrayLike, max_step: float = BOP_MAX_SYM_DISC_STEP) -> F64:
         """The symmetry transform (4, 4) ``S`` minimising the angle between ``R @ S[:3,:3]`` and ``R_ref``."""
         Ts = self.transforms(max_step)

@@ -126,3 +126,31 @@ def test_refiner_starts_from_the_trackers_prior(part, rng):
     # without the prior the same frame needs the search, which finds the pose from the depth
     alone = DepthRefiner()(1, mesh, caster, diameter, flipped, np.eye(6), "fused", CAM, depth, mask)
     assert alone.source == "depth+icp"
+
+
+def test_agreement_counts_occluded_pixels_half_and_see_through_pixels_not_at_all(part, rng):
+    """Depth of the bracket with a plate in front of its left half (and the visible mask):
+    the true pose's hidden pixels count half instead of against it; a pose pushed back by
+    0.3 d, whose silhouette the depth then lies in front of everywhere, scores at most half;
+    a pose pulled forward, which the depth shows the background behind, scores nothing."""
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, hit = _frame(caster, truth, rng, noise=0.0)
+    cols = np.nonzero(hit.any(0))[0]
+    left = np.zeros_like(hit)
+    left[:, : (cols.min() + cols.max()) // 2] = True
+    occluded = depth.copy()
+    occluded[left & hit] -= 0.3 * diameter  # a plate in front of the left half
+    visible = hit & ~left
+    f = np.count_nonzero(left & hit) / np.count_nonzero(hit)  # the hidden fraction of the silhouette
+    assert 0.2 < f < 0.8
+    old = depth_agreement(truth, caster, CAM, occluded, visible, diameter, occluded_weight=0.0)
+    new = depth_agreement(truth, caster, CAM, occluded, visible, diameter)
+    assert old == pytest.approx(1 - f, abs=0.01) and new == pytest.approx(1 - f / 2, abs=0.01)
+    assert depth_agreement(truth, caster, CAM, depth, hit, diameter) == pytest.approx(1.0, abs=0.01)
+    back = Pose(truth.R, truth.t * (1 + 0.3 * diameter / truth.t[2]), "cam", "obj")
+    assert depth_agreement(back, caster, CAM, depth, hit, diameter) <= 0.5 + 0.01
+    front = Pose(truth.R, truth.t * (1 - 0.3 * diameter / truth.t[2]), "cam", "obj")
+    wall = np.where(hit, depth, truth.t[2] + diameter)  # a wall behind the bracket
+    # without a mask that half is 1; the depth half gives nothing
+    assert depth_agreement(front, caster, CAM, wall, None, diameter) == pytest.approx(0.5, abs=0.01)
