@@ -61,3 +61,21 @@ def test_a_tracked_sequence_never_flips(rng):
         if prev is not None:
             assert np.degrees(out.angle_to(prev)) < 5.0
         prev = out
+
+
+def test_the_fixed_point_is_where_no_symmetry_moves_the_object(rng):
+    """A can whose axis (z) runs 6 cm from the model origin, with a 180° flip about an axis
+    through its centre: the fixed point is the centre, and every equivalent pose puts it at
+    the same camera point, while their origins lie up to 12 cm apart."""
+    centre = np.array([0.06, 0.0, 0.04])
+    flip = np.eye(4)
+    flip[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    flip[:3, 3] = centre - flip[:3, :3] @ centre
+    sym = Symmetries(flip[None], (ContinuousSymmetry([0, 0, 1.0], centre),))
+    assert np.allclose(sym.fixed_point(), centre, atol=1e-9)
+    assert np.allclose(Symmetries().fixed_point(), 0.0)
+    T = Pose(random_rotation(rng), [0.1, -0.05, 0.6], "cam", "obj")
+    images = [(T.as_matrix() @ S)[:3, :3] @ centre + (T.as_matrix() @ S)[:3, 3] for S in sym.transforms(0.3)]
+    assert np.ptp(np.stack(images), axis=0).max() < 1e-9
+    origins = np.stack([(T.as_matrix() @ S)[:3, 3] for S in sym.transforms(0.3)])
+    assert np.linalg.norm(origins - origins[0], axis=1).max() > 0.1
