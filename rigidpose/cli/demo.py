@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
         help="run the end-to-end demo on the bundled part (synth, train, predict, eval)",
-        description=__doc__.split("\n\n")[0] + " Defaults take about 12 minutes on 2 CPU cores.",
+        description=__doc__.split("\n\n")[0] + " Defaults take about 10 minutes on 2 CPU cores.",
     )
     p.add_argument("--out", default="demo_out", metavar="DIR", help="output folder (default demo_out)")
     p.add_argument("--train-images", type=int, default=1500, metavar="N", help="training images (default 1500)")
