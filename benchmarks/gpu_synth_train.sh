@@ -7,7 +7,8 @@
 #   bash benchmarks/gpu_synth_train.sh [IMAGES=2000] [BUDGET=5m] [DEVICE=cuda] [WORKERS=14] [PYTHON=python3]
 #
 # Needs a Python with rigidpose's dependencies and a working EGL (docs/benchmarks.md says how
-# it ran on an H200). Writes the run's metrics.csv and a log to $OUT (default /tmp/gpu_synth_train).
+# the same commands ran on an H200). Copies the run's metrics.csv to $OUT (default
+# /tmp/gpu_synth_train) and prints a table of it; the datasets and run stay in $WORK.
 # Compare its validation columns with the 2-core run's OUT/run/metrics.csv at the same step.
 set -e
 IMAGES=${1:-2000}; BUDGET=${2:-5m}; DEV=${3:-cuda}; W=${4:-14}; PY=${5:-python3}

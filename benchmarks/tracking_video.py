@@ -97,8 +97,8 @@ def run_row(checkpoint: str, use_depth: bool, frames, mesh, camera, jump_deg: fl
     track matched the same instance. The move is measured at the point the object's
     symmetries fix (the origin of an asymmetric object): a symmetric model's origin can lie
     far off its axis (YCB's soup can: 10 cm), where a turn of a few degrees about the axis,
-    which no image can see, moves it by more than 0.1 d. Output tracks matched to no instance are false tracks.
-    Rendering time is not in ``ms``.
+    which no image can see, moves it by more than 0.1 d. Output tracks matched to no
+    instance are false tracks. Rendering time is not in ``ms``.
     """
     from rigidpose.estimate import Estimator
     from rigidpose.eval.pose_error import add, adi
