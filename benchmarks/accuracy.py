@@ -1,16 +1,19 @@
-"""The whole chain on one object: synth → train (time budget) → predict → eval, four ways.
+"""The whole chain on one object: synth → train (time budget) → predict → eval, six ways.
 
 For one CAD model (the bundled bracket by default, or any mesh file) it renders a training
 set, trains PoseNet and the detector within ``--time-budget``, renders a test set with
 another seed *and* other randomisation (other backgrounds, lights and distances, see
-``TEST_SCENE``), and runs the estimator on it in four configurations:
+``TEST_SCENE``), and runs the estimator on it in six configurations:
 
 1. ``keypoints``: PnP-RANSAC on the keypoint head alone;
-2. ``direct``: the direct rotation/translation head alone;
-3. ``fused``: both, chosen or fused by reprojection error (the default);
-4. ``fused+ICP``: 3. refined against the rendered depth: ICP, and where that fails or
+2. ``dense``: PnP-RANSAC on the dense-coordinate head alone (no estimate from a network
+   without that head);
+3. ``direct``: the direct rotation/translation head alone;
+4. ``fused``: the dense coordinates (else the keypoints) and the direct head, chosen or
+   fused by reprojection error (the default);
+5. ``fused+ICP``: 4. refined against the rendered depth: ICP, and where that fails or
    disagrees with the depth, ICP from a grid of rotations (``--depth-search``);
-5. ``fused+ICP, no depth search``: 4. with ICP from the RGB pose only.
+6. ``fused+ICP, no depth search``: 5. with ICP from the RGB pose only.
 
 It prints one Markdown table, a row per configuration: ADD(-S)-0.1d recall, AR_MSSD,
 AR_MSPD, mean rotation and translation errors of the matched estimates, and milliseconds
@@ -38,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 #: (row name, fusion mode, depth + ICP, depth search)
-ROWS = (("keypoints", "keypoints", False, False), ("direct", "direct", False, False), ("fused", "fused", False, False),
+ROWS = (("keypoints", "keypoints", False, False), ("dense", "dense", False, False), ("direct", "direct", False, False),
+        ("fused", "fused", False, False),
         ("fused+ICP", "fused", True, True), ("fused+ICP, no depth search", "fused", True, False))
 
 #: The test set's randomisation, unlike training's defaults (synth/config.py): the camera
@@ -64,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="synth workers")
     p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
                    help="--no-detector: estimate in the GT boxes (the pose stages alone)")
+    p.add_argument("--detector-input", type=int, metavar="PX",
+                   help="the detector's input long side when predicting (default: the size it was trained at)")
     p.add_argument("--detector-init", choices=("posenet", "scratch"), default="posenet",
                    help="the detector starts from PoseNet's weights (default) or from random ones (the old baseline)")
     p.add_argument("--score-threshold", type=float, default=0.05,
@@ -122,6 +128,7 @@ def predict(run: Path, test: Path, fusion: str, icp: bool, search: bool, args: a
     detector = args.detector
     est = Estimator.from_checkpoint(run, use_depth=icp, icp=icp, fusion=fusion, global_init=search,
                                     score_threshold=args.score_threshold, detector="auto" if detector else None,
+                                    detector_input=getattr(args, "detector_input", None),
                                     models=test / "models")
     rows = []
     for scene in ds.scenes("train_synth"):

@@ -33,11 +33,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", default="train_synth")
     p.add_argument("--detectors", nargs="+", required=True, help="detector checkpoints or RUN/detector folders")
     p.add_argument("--score-threshold", type=float, default=0.05)
+    p.add_argument("--inputs", type=int, nargs="+", metavar="PX",
+                   help="also measure each detector at these input long sides (default: the one it was trained at)")
     return p.parse_args(argv)
 
 
-def measure(path: str, ds, split: str, threshold: float) -> dict:
-    """Box quality of the detector at ``path`` on every image of ``split``."""
+def measure(path: str, ds, split: str, threshold: float, input_long_side: int | None = None) -> dict:
+    """Box quality of the detector at ``path`` on every image of ``split`` (input long side
+    ``input_long_side`` pixels, or its training size)."""
     from rigidpose.estimate.detect import DetectStage
     from rigidpose.estimate.models import resolve_detector
     from rigidpose.eval.recall import MIN_VISIB_FRACT
@@ -46,7 +49,7 @@ def measure(path: str, ds, split: str, threshold: float) -> dict:
     from rigidpose.net.detector_train import average_precision, match_detections
 
     loaded = load_checkpoint(resolve_detector(Path(path), path), kind="detector")
-    stage = DetectStage(loaded.model, loaded.card, score_threshold=threshold)
+    stage = DetectStage(loaded.model, loaded.card, score_threshold=threshold, input_long_side=input_long_side)
     best_iou, dets, gts, classes, seconds, images = [], [], [], [], 0.0, 0
     for scene in ds.scenes(split):
         gt, info = ds.gt(split, scene), ds.gt_info(split, scene)
@@ -63,7 +66,8 @@ def measure(path: str, ds, split: str, threshold: float) -> dict:
             gts.append(target), classes.append(np.array([loaded.card.object_index(g.obj_id) for g, _ in keep]))
     scores, tp, n_gt = match_detections(dets, gts, classes)
     iou = np.asarray(best_iou)
-    return {"detector": path, "median_iou": float(np.median(iou)), "iou50": float(np.mean(iou > 0.5)),
+    label = path if input_long_side is None else f"{path} @ {input_long_side} px"
+    return {"detector": label, "median_iou": float(np.median(iou)), "iou50": float(np.mean(iou > 0.5)),
             "iou70": float(np.mean(iou > 0.7)), "ap50": average_precision(tp, n_gt),
             "per_image": len(scores) / max(images, 1), "ms": 1000 * seconds / max(images, 1), "targets": len(iou)}
 
@@ -79,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     ds = BopDataset(args.test)
-    rows = [measure(d, ds, args.split, args.score_threshold) for d in args.detectors]
+    sizes = args.inputs or [None]
+    rows = [measure(d, ds, args.split, args.score_threshold, size) for d in args.detectors for size in sizes]
     print(f"\n{args.test}, split {args.split}: {rows[0]['targets']} targets (visib_fract >= 0.1), "
           f"score >= {args.score_threshold}\n")
     print("| detector | median best-box IoU | boxed at IoU > 0.5 (%) | boxed at IoU > 0.7 (%) | AP50 | detections / image "

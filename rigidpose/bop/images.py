@@ -104,13 +104,27 @@ def write_rgb(path: PathLike, rgb: NDArray[np.uint8], quality: int = 95, *, atom
 
 def read_depth(path: PathLike, depth_scale: float, camera: Camera | None = None) -> NDArray[np.float32]:
     """Read a BOP depth PNG → HxW ``float32`` **metres** (``value * depth_scale / 1000``), 0 = invalid."""
+    img = read_depth_units(path, camera)
+    return units_to_metres(img, depth_scale, path)
+
+
+def read_depth_units(path: PathLike, camera: Camera | None = None) -> NDArray:
+    """Read a BOP depth PNG as stored: HxW uint16 (or uint8) in units of ``depth_scale`` mm.
+
+    For callers that sample a few pixels (nearest) before converting with :func:`units_to_metres`.
+    """
     img = _imread(path, cv2.IMREAD_UNCHANGED)
     if img.ndim != 2 or img.dtype not in (np.uint16, np.uint8):
         raise DataError(f"{path}: expected a single-channel 16-bit depth PNG, got {img.dtype} {img.shape}")
+    _check_size(img, path, camera)
+    return img
+
+
+def units_to_metres(depth_units: NDArray, depth_scale: float, path: PathLike = "depth") -> NDArray[np.float32]:
+    """Depth in BOP units (any shape) → ``float32`` metres (``value * depth_scale / 1000``)."""
     if not (np.isfinite(depth_scale) and depth_scale > 0):
         raise DataError(f"{path}: depth_scale must be positive, got {depth_scale}")
-    _check_size(img, path, camera)
-    return (img.astype(np.float64) * (depth_scale / MM_PER_M)).astype(np.float32)
+    return (np.asarray(depth_units).astype(np.float64) * (depth_scale / MM_PER_M)).astype(np.float32)
 
 
 def write_depth(path: PathLike, depth_m: NDArray, depth_scale: float, *, atomic: bool = True) -> None:

@@ -29,7 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="--no-detector: estimate in the GT boxes of --dataset instead (evaluation of the pose stage only)")
     p.add_argument("--models", metavar="DIR", help="BOP models folder for ICP/overlays (default: the training data's)")
     p.add_argument("--objects", type=int, nargs="+", metavar="ID", help="objects to estimate (default: all)")
-    p.add_argument("--fusion", choices=["fused", "keypoints", "direct"], default="fused", help="RGB pose stage")
+    p.add_argument("--fusion", choices=["fused", "keypoints", "direct", "dense"], default="fused",
+                   help="RGB pose stage: PnP on the dense coordinates (or, for networks without that head, the "
+                   "keypoints) fused with the direct head (default), or one of them alone")
+    p.add_argument("--detector-input", type=int, metavar="PX",
+                   help="the detector's input long side in pixels, a multiple of 32 (default: the size it was trained "
+                   "at); larger finds smaller objects at more cost")
     p.add_argument("--score-threshold", type=float, default=0.3, help="minimum score (default 0.3)")
     p.add_argument("--out", required=True, metavar="CSV", help="BOP results CSV")
     p.add_argument("--overlay", metavar="OUTDIR", help="write overlay images (and overlay.mp4 for --video) here")
@@ -54,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     est = Estimator.from_checkpoint(
         args.checkpoint, objects=args.objects, score_threshold=args.score_threshold, use_depth=use_depth,
         icp=args.icp, tracking=args.track, detector="auto" if args.detector else None,
-        models=args.models or "auto", fusion=args.fusion, global_init=args.depth_search)
+        models=args.models or "auto", fusion=args.fusion, global_init=args.depth_search,
+        detector_input=args.detector_input)
     sink = OverlaySink(args.overlay, est, video=args.video is not None) if args.overlay else None
     rows: list[ResultRow] = []
     try:

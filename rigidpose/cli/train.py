@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="train the pose network and the detector on a BOP dataset",
-        description="Train PoseNet (keypoint heatmaps + offsets, mask, direct 6D pose) on crops of a BOP "
+        description="Train PoseNet (keypoint heatmaps + offsets, mask, direct 6D pose, dense object coordinates) "
+        "on crops of a BOP "
         "dataset, then the CenterNet detector on the downscaled whole images. Writes RUN/last.* and RUN/best.* "
         "(safetensors + JSON card), metrics.csv and training.png for PoseNet, and the same files in RUN/detector/.",
     )
@@ -35,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="fraction of images held out (default 0.1)")
+    p.add_argument("--coords", action=argparse.BooleanOptionalAction, default=False,
+                   help="also train a dense-coordinate head (per-cell model points for PnP-RANSAC; targets from the "
+                   "dataset's depth images). Off by default: on 2 cores it costs training steps and, in 11 minutes, "
+                   "gave fewer right poses than the keypoints (docs/benchmarks.md)")
     p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
                    help="also train the detector into RUN/detector (default yes)")
     p.add_argument("--detector-share", type=float, default=0.25, metavar="F",
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, out=args.out, objects=tuple(args.objects) if args.objects else None,
             splits=tuple(args.splits), width=args.width, input_size=args.input, epochs=epochs,
             time_budget_s=args.time_budget, batch_size=args.batch, lr=args.lr, val_fraction=args.val_fraction,
-            seed=args.seed, loader_workers=args.loader_workers, detector=args.detector,
+            seed=args.seed, loader_workers=args.loader_workers, coords=args.coords, detector=args.detector,
             detector_share=args.detector_share,
             detector_epochs=args.detector_epochs, detector_width=detector_width,
             detector_input=args.detector_input, detector_batch=args.detector_batch,

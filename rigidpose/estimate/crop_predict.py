@@ -3,7 +3,8 @@
 Every crop is cut with ``Camera.crop_affine`` and carries ``Camera.cropped`` (through
 :func:`rigidpose.net.crops.warp_crop`), with the same zoom-in padding as training, so the
 crop's pixels and intrinsics always agree. Keypoints come back in image pixels with their
-heatmap confidences; the direct head's code is decoded with the crop camera.
+heatmap confidences; the direct head's code is decoded with the crop camera; a network
+with a coordinate head also gives dense 2D–3D correspondences (:mod:`rigidpose.net.coords`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from numpy.typing import NDArray
 
 from rigidpose.geometry import Camera, Pose
 from rigidpose.net.card import ModelCard
+from rigidpose.net.coords import CoordFrame, dense_correspondences
 from rigidpose.net.crops import ZoomIn, warp_crop
 from rigidpose.net.data import normalise
 from rigidpose.net.decode import crop_to_image, decode_keypoints
@@ -34,6 +36,21 @@ class CropRequest:
 
 
 @dataclass(frozen=True, eq=False)
+class DenseCorrespondences:
+    """The coordinate head's correspondences of one crop.
+
+    Attributes:
+        points_obj: (N, 3) model points, object frame, metres.
+        pixels: (N, 2) where they are seen, (distorted) image pixels.
+        weights: (N,) the visible-mask probabilities of their cells, in [0.5, 1].
+    """
+
+    points_obj: NDArray[np.float64]
+    pixels: NDArray[np.float64]
+    weights: NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
 class CropOutput:
     """The network's view of one instance.
 
@@ -44,6 +61,7 @@ class CropOutput:
         direct_pose: ``T_cam_obj`` from the direct head, or None when it cannot be decoded.
         mask_logits: (s, s) visible-mask logits over the crop (s = input / 4).
         crop_box: (4,) the square crop box in image pixels.
+        dense: the coordinate head's correspondences, or None without that head.
     """
 
     request: CropRequest
@@ -52,6 +70,7 @@ class CropOutput:
     direct_pose: Pose | None
     mask_logits: NDArray[np.float32]
     crop_box: NDArray[np.float64]
+    dense: DenseCorrespondences | None = None
 
     def mask(self, camera: Camera) -> NDArray[np.bool_]:
         """The predicted visible mask as an (H, W) bool image of ``camera``."""
@@ -78,6 +97,7 @@ class CropStage:
         self.size = int(card.config["input_size"])
         self.allocentric = bool(card.config.get("allocentric", True))
         self.objects = {o.obj_id: o for o in card.objects}
+        self.frames = {o.obj_id: CoordFrame.of(o.info) for o in card.objects}
 
     @torch.no_grad()
     def __call__(self, rgb: NDArray[np.uint8], camera: Camera, requests: list[CropRequest]) -> list[CropOutput]:
@@ -99,6 +119,7 @@ class CropStage:
         uv, conf = decode_keypoints(pred["heatmaps"].float(), pred["offsets"].float(), OUTPUT_STRIDE)
         rot6d, trans = pred["rot6d"].double().numpy(), pred["trans"].double().numpy()
         masks = pred["mask"][:, 0].float().numpy()
+        coords = pred["coords"].float().numpy() if "coords" in pred else None
         result = []
         for b, r in enumerate(requests):
             obj = self.objects[r.obj_id]
@@ -108,5 +129,10 @@ class CropStage:
             except ValueError:  # non-positive depth code: the head has no usable answer
                 direct = None
             kp = crop_to_image(uv[b].double().numpy(), affines[b])
-            result.append(CropOutput(r, kp, conf[b].double().numpy(), direct, masks[b], boxes[b]))
+            dense = None
+            if coords is not None:
+                X, px, w = dense_correspondences(coords[b], 1.0 / (1.0 + np.exp(-masks[b])), self.frames[r.obj_id],
+                                                 OUTPUT_STRIDE)
+                dense = DenseCorrespondences(X, crop_to_image(px, affines[b]), w)
+            result.append(CropOutput(r, kp, conf[b].double().numpy(), direct, masks[b], boxes[b], dense))
         return result

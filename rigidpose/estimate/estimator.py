@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 
 from rigidpose.errors import RigidposeError
 from rigidpose.estimate.crop_predict import CropOutput, CropRequest, CropStage
-from rigidpose.estimate.fuse import FuseConfig, FusedPose, fuse_hypotheses
+from rigidpose.estimate.fuse import FuseConfig
+from rigidpose.estimate.dense import rgb_hypothesis
 from rigidpose.estimate.depth_refine import DepthRefiner
 from rigidpose.estimate.duplicates import suppress_duplicates
 from rigidpose.estimate.icp import IcpConfig
@@ -76,8 +77,9 @@ class Estimator:
         crop: the PoseNet stage. detect: the detector stage, or None (then boxes must be given).
         objects: obj_id → card object (keypoints, diameter, symmetries) of the estimated objects.
         meshes: obj_id → ObjectModel, needed for ICP and the visible fraction; None without.
-        score_threshold: estimates scoring less are dropped. Score = box score × mean keypoint
-            confidence, or box score^0.25 × depth agreement when ICP against depth accepted
+        score_threshold: estimates scoring less are dropped. Score = box score × the RGB
+            hypothesis' quality (:func:`~rigidpose.estimate.dense.rgb_hypothesis`: the dense
+            inliers' weight share, or the mean keypoint confidence), or box score^0.25 × depth agreement when ICP against depth accepted
             the pose (:data:`BOX_SCORE_EXPONENT`; box score × agreement with ``tracking``).
         use_depth / icp: refine with ICP when a depth image is given.
         global_init: with depth, when ICP from the RGB pose fails or disagrees with the depth,
@@ -235,10 +237,9 @@ class Estimator:
     def _measure_one(self, c: CropOutput, camera, depth, reference: Pose | None) -> Measurement | None:
         obj = self.objects[c.request.obj_id]
         t = time.perf_counter()
-        fused: FusedPose | None = fuse_hypotheses(obj.keypoints, c.keypoints_px, c.confidences, c.direct_pose,
-                                                  camera, obj.info.diameter, self.fuse_config)
+        fused, quality = rgb_hypothesis(c, obj.keypoints, camera, obj.info.diameter, self.fuse_config)
         self.timings["pnp"] += 1000 * (time.perf_counter() - t)
-        score = float(c.request.score * np.mean(c.confidences))
+        score = float(c.request.score * quality)
         caster = self.raycaster(obj.obj_id)
         refine = depth is not None and self.use_depth and self.icp and caster is not None
         if fused is None or (score < self.score_threshold and not refine):

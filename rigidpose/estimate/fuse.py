@@ -22,7 +22,7 @@ from rigidpose.estimate.pnp import reprojection_errors, solve_pnp
 from rigidpose.geometry import Camera, Pose, matrix_to_axis_angle
 
 F64 = NDArray[np.float64]
-MODES = ("fused", "keypoints", "direct")
+MODES = ("fused", "keypoints", "direct", "dense")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class FuseConfig:
     """Settings of :func:`fuse_hypotheses`.
 
     Attributes:
-        mode: "fused" (choose or fuse), "keypoints" (PnP only) or "direct" (direct head only).
+        mode: "fused" (choose or fuse), "keypoints" (PnP on the keypoints only), "direct" (direct
+            head only) or "dense" (PnP on the dense coordinates only; see :mod:`.dense`). Here
+            "dense" acts as "keypoints": the estimator passes the dense inliers as the points.
         min_confidence: keypoints below this confidence are ignored.
         gate_px / gate_rel: the direct pose is consistent when its keypoint error is below
             ``max(gate_px, gate_rel × apparent diameter in pixels)``.
@@ -106,7 +108,7 @@ def fuse_hypotheses(points_obj: F64, points_px: F64, confidences: F64, direct: P
     if cfg.mode != "direct":
         pnp = solve_pnp(X, uv, camera, w, min_confidence=cfg.min_confidence,
                         ransac_threshold_px=cfg.ransac_threshold_px)
-    if cfg.mode == "keypoints":
+    if cfg.mode in ("keypoints", "dense"):
         direct = None
     elif cfg.mode == "direct":
         pnp = None

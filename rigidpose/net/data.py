@@ -27,10 +27,11 @@ import torch
 from numpy.typing import NDArray
 
 from rigidpose.bop.dataset import BopDataset
-from rigidpose.bop.images import read_mask
+from rigidpose.bop.images import read_depth_units, read_mask, units_to_metres
 from rigidpose.errors import DataError
 from rigidpose.geometry import sixd_to_matrix
 from rigidpose.net.augment import AugmentConfig, augment
+from rigidpose.net.coords import CoordFrame, coordinate_targets
 from rigidpose.net.card import IMAGENET_NORMALISATION
 from rigidpose.net.crops import ZoomIn, downsample_mask, warp_crop
 from rigidpose.net.pose_coding import encode_pose, pose_centre
@@ -49,6 +50,8 @@ class CropConfig:
         sigma: heatmap Gaussian sigma in cells.
         min_visib_fract: instances less visible than this are skipped.
         allocentric: rotation targets are allocentric (must match the network).
+        coords: also make dense-coordinate targets from the depth images
+            (:mod:`rigidpose.net.coords`; the network needs a coordinate head).
         normalisation: ``mean``/``std`` of RGB scaled to [0, 1].
     """
 
@@ -57,6 +60,7 @@ class CropConfig:
     sigma: float = 1.0
     min_visib_fract: float = 0.1
     allocentric: bool = True
+    coords: bool = False
     normalisation: Mapping = field(default_factory=lambda: dict(IMAGENET_NORMALISATION))
 
 
@@ -171,6 +175,13 @@ class PoseCropDataset(SeededSamples):
             raise ValueError("all objects need the same number of keypoints")
         self.sym_table = symmetry_table([self.infos[o].symmetries for o in self.obj_ids])
         self.centres = {o: pose_centre(self.infos[o]) for o in self.obj_ids}
+        self.frames = {o: CoordFrame.of(self.infos[o]) for o in self.obj_ids}
+        if self.config.coords:
+            r = self.refs[0]
+            depth = bop.depth_path(r.split, r.scene_id, r.im_id)
+            if not depth.is_file():
+                raise DataError(f"coordinate targets come from the depth images, and {depth} does not exist "
+                                "(train without the coordinate head, or render the dataset with depth)")
 
     def subset(self, indices: Sequence[int], augment_config: AugmentConfig | None) -> PoseCropDataset:
         """The same dataset restricted to ``refs[indices]``, with its own augmentation."""
@@ -206,7 +217,9 @@ class PoseCropDataset(SeededSamples):
         h = S // OUTPUT_STRIDE
         kp = keypoint_targets(uv, (h, h), OUTPUT_STRIDE, cfg.sigma)
         code = encode_pose(T, crop_cam, self.infos[ref.obj_id].diameter, centre_obj=centre, allocentric=cfg.allocentric)
+        extra = self._coords(ref, camera, box, mask_full, T_canon, h) if cfg.coords else {}
         return {
+            **extra,
             "image": normalise(rgb, cfg.normalisation),
             "obj_index": torch.tensor(obj_index),
             "heatmap": torch.from_numpy(kp.heatmap),
@@ -223,3 +236,14 @@ class PoseCropDataset(SeededSamples):
             "diameter": torch.tensor(self.infos[ref.obj_id].diameter, dtype=torch.float32),
             "box": torch.from_numpy(box.astype(np.float32)),
         }
+
+    def _coords(self, ref: InstanceRef, camera, box, mask_full, T_canon, h: int) -> dict[str, torch.Tensor]:
+        """Dense-coordinate targets on the (h, h) output grid: ``coords`` (3, h, h), ``coords_valid`` (h, h)."""
+        # sample the stored units at the cells first: converting the whole image costs more than the warp
+        units = read_depth_units(self.bop.depth_path(ref.split, ref.scene_id, ref.im_id), camera)
+        units_h, grid_cam, _ = warp_crop(units, camera, box, h, nearest=True)
+        scale = self.bop.image_camera(ref.split, ref.scene_id, ref.im_id).depth_scale
+        depth_h = units_to_metres(units_h, scale)
+        mask_h, _, _ = warp_crop(mask_full, camera, box, h, nearest=True)
+        coords, valid = coordinate_targets(depth_h, mask_h > 0, grid_cam, T_canon, self.frames[ref.obj_id])
+        return {"coords": torch.from_numpy(coords), "coords_valid": torch.from_numpy(valid)}

@@ -69,6 +69,19 @@ class MaskHead(nn.Module):
         return self.mask(x)
 
 
+class CoordHead(nn.Module):
+    """Dense normalised object coordinates (B, O, 3, h, w) (see :mod:`rigidpose.net.coords`)."""
+
+    def __init__(self, c_in: int, num_objects: int, c_hidden: int | None = None) -> None:
+        super().__init__()
+        self.O = num_objects
+        self.coords = conv_head(c_in, c_hidden or c_in, num_objects * 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, _, H, W = x.shape
+        return self.coords(x).view(B, self.O, 3, H, W)
+
+
 def coord_channels(x: torch.Tensor) -> torch.Tensor:
     """(B, 2, h, w) normalised pixel coordinates in [-0.5, 0.5] (x then y), like ``x``'s dtype."""
     B, _, H, W = x.shape

@@ -79,13 +79,19 @@ def symmetric_rotation_loss(
     return best.mean(), arg
 
 
+def coord_l1_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean L1 of normalised coordinates (B, 3, h, w) over the cells ``valid`` (B, h, w); 0 when none are."""
+    v = valid.float().unsqueeze(1)
+    return ((pred.float() - target.float()).abs() * v).sum() / (3 * v.sum()).clamp_min(1.0)
+
+
 def translation_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 on the translation codes (B, 3) = (dx, dy, z_n)."""
     return F.l1_loss(pred.float(), target.float())
 
 
 #: Default weights of :func:`posenet_loss`.
-POSENET_WEIGHTS = {"heatmap": 1.0, "offset": 1.0, "mask": 1.0, "rotation": 1.0, "translation": 1.0}
+POSENET_WEIGHTS = {"heatmap": 1.0, "offset": 1.0, "mask": 1.0, "rotation": 1.0, "translation": 1.0, "coords": 10.0}
 
 
 def posenet_loss(
@@ -98,7 +104,8 @@ def posenet_loss(
 
     ``batch`` holds ``heatmap`` (B, K, h, w), ``kp_offset`` (B, K, 2), ``kp_index`` (B, K),
     ``kp_valid`` (B, K), ``mask`` (B, 1, h, w), ``rot`` (B, 3, 3) (allocentric when the model
-    is), ``trans`` (B, 3) and optionally ``sym_rots`` (B, S, 3, 3).
+    is), ``trans`` (B, 3), optionally ``sym_rots`` (B, S, 3, 3), and ``coords`` (B, 3, h, w) with
+    ``coords_valid`` (B, h, w) when the network has a coordinate head.
     """
     w = {**POSENET_WEIGHTS, **(weights or {})}
     if heatmap_loss == "focal":
@@ -116,6 +123,8 @@ def posenet_loss(
         "rotation": rot,
         "translation": translation_loss(outputs["trans"], batch["trans"]),
     }
+    if "coords" in outputs:
+        out["coords"] = coord_l1_loss(outputs["coords"], batch["coords"], batch["coords_valid"])
     out["total"] = sum(w[k] * v for k, v in out.items())
     return out
 

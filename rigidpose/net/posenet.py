@@ -1,4 +1,4 @@
-""":class:`PoseNet`: crop → keypoint heatmaps + offsets, visible mask, direct pose."""
+""":class:`PoseNet`: crop → keypoint heatmaps + offsets, visible mask, direct pose, dense coordinates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from torch import nn
 from rigidpose.net.backbone import MobileNetV2Backbone, check_input_size, check_width
 from rigidpose.net.blocks import init_weights, make_divisible
 from rigidpose.net.decoder import UpsampleDecoder
-from rigidpose.net.heads import KeypointHead, MaskHead, PoseHead, select_object
+from rigidpose.net.heads import CoordHead, KeypointHead, MaskHead, PoseHead, select_object
 
 #: Output stride of the heatmaps, masks and offsets.
 OUTPUT_STRIDE = 4
@@ -28,6 +28,8 @@ class PoseNetConfig:
         decoder_channels: decoder width; ``None`` → ``make_divisible(128 * width)``.
         pose_hidden: hidden width of the direct pose head; ``None`` → ``make_divisible(256 * width)``.
         allocentric: the rotation head predicts allocentric rotations.
+        coords: a dense-coordinate head (:mod:`rigidpose.net.coords`); off in cards
+            written before it existed.
     """
 
     num_keypoints: int = 9
@@ -37,6 +39,7 @@ class PoseNetConfig:
     decoder_channels: int | None = None
     pose_hidden: int | None = None
     allocentric: bool = True
+    coords: bool = False
 
     def __post_init__(self) -> None:
         check_width(self.width)
@@ -69,7 +72,7 @@ class PoseNetConfig:
 
 
 class PoseNet(nn.Module):
-    """MobileNetV2 encoder → upsampling decoder (stride 4) → keypoint, mask and pose heads.
+    """MobileNetV2 encoder → upsampling decoder (stride 4) → keypoint, mask, pose (and coordinate) heads.
 
     ``forward(image (B, 3, S, S) normalised float, obj_index (B,) long | None)`` returns a dict:
 
@@ -77,7 +80,8 @@ class PoseNet(nn.Module):
     - ``offsets`` (B, K, 2, S/4, S/4): sub-pixel ``(dx, dy)`` in heatmap cells;
     - ``mask`` (B, 1, S/4, S/4): visible-mask logits;
     - ``rot6d`` (B, 6): 6D rotation (allocentric when ``config.allocentric``);
-    - ``trans`` (B, 3): translation code ``(dx, dy, z_n)``.
+    - ``trans`` (B, 3): translation code ``(dx, dy, z_n)``;
+    - ``coords`` (B, 3, S/4, S/4): normalised object coordinates, only with ``config.coords``.
     """
 
     def __init__(self, config: PoseNetConfig) -> None:
@@ -88,6 +92,7 @@ class PoseNet(nn.Module):
         self.keypoints = KeypointHead(config.dec_ch, config.num_objects, config.num_keypoints)
         self.mask = MaskHead(config.dec_ch, config.num_objects)
         self.pose = PoseHead(config.dec_ch, config.num_objects, config.pose_ch)
+        self.coords = CoordHead(config.dec_ch, config.num_objects) if config.coords else None
         init_weights(self)  # the heads' output layers keep their priors
 
     def forward(self, image: torch.Tensor, obj_index: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -96,13 +101,16 @@ class PoseNet(nn.Module):
         hm, off = self.keypoints(x)
         mask = self.mask(x)
         rot6d, trans = self.pose(x)
-        return {
+        out = {
             "heatmaps": select_object(hm, obj_index),
             "offsets": select_object(off, obj_index),
             "mask": select_object(mask, obj_index).unsqueeze(1),
             "rot6d": select_object(rot6d, obj_index),
             "trans": select_object(trans, obj_index),
         }
+        if self.coords is not None:
+            out["coords"] = select_object(self.coords(x), obj_index)
+        return out
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -34,6 +34,7 @@ from rigidpose.bop.dataset import BopDataset
 from rigidpose.errors import DataError, RigidposeError
 from rigidpose.net.augment import AugmentConfig
 from rigidpose.net.card import CardObject, ModelCard
+from rigidpose.net.coords import CoordFrame
 from rigidpose.net.data import CropConfig, PoseCropDataset
 from rigidpose.net.decode import decode_keypoints
 from rigidpose.net.distributed import DistInfo, init_distributed, shutdown
@@ -42,7 +43,7 @@ from rigidpose.net.losses import posenet_loss
 from rigidpose.net.pose_coding import pose_centre
 from rigidpose.net.posenet import OUTPUT_STRIDE, PoseNet, PoseNetConfig
 from rigidpose.net.rotations import angle_between, sixd_to_matrix
-from rigidpose.net.val_pose import ValObject, pose_recall_hits
+from rigidpose.net.val_pose import ValObject, dense_recall_hits, pose_recall_hits
 
 __all__ = ["TrainConfig", "TrainResult", "train", "lr_at", "split_image_keys", "make_card", "validate"]
 
@@ -71,6 +72,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 512
     heatmap_loss: str = "focal"
+    coords: bool = False  # the dense-coordinate head (rigidpose.net.coords); off: it cost steps and gained nothing here
     channels_last: bool = True
     loader_workers: int = 0  # processes preparing batches beside the training process
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -150,7 +152,7 @@ def make_card(cfg: TrainConfig, bop: BopDataset, obj_ids: list[int], keypoints: 
     infos = bop.models_info
     objs = [CardObject(o, bop.models[o].name or f"obj_{o:06d}", keypoints[o], infos[o], pose_centre(infos[o]))
             for o in obj_ids]
-    net_cfg = PoseNetConfig(cfg.num_fps_keypoints + 1, len(obj_ids), cfg.width, cfg.input_size)
+    net_cfg = PoseNetConfig(cfg.num_fps_keypoints + 1, len(obj_ids), cfg.width, cfg.input_size, coords=cfg.coords)
     return ModelCard("posenet", net_cfg.to_dict(), tuple(objs), training={"config": cfg.to_json()})
 
 
@@ -185,6 +187,7 @@ def validate(model: PoseNet, loader, device: torch.device, objects: Mapping[int,
     model.eval()
     kp_err, rot_err, t_err, ious, losses = [], [], [], [], []
     hits: tuple[list[bool], list[bool]] = ([], [])
+    dense_hits: list[bool] = []
     for batch in loader:
         batch = {k: v.to(device) for k, v in batch.items()}
         out = model(batch["image"], batch["obj_index"])
@@ -206,8 +209,14 @@ def validate(model: PoseNet, loader, device: torch.device, objects: Mapping[int,
             kp, direct = pose_recall_hits(arrays, size, uv.cpu().double().numpy(), out["rot6d"].double().cpu().numpy(),
                                           out["trans"].double().cpu().numpy(), objects, allocentric)
             hits[0].extend(kp), hits[1].extend(direct)
+            if "coords" in out:
+                prob = torch.sigmoid(out["mask"][:, 0].float()).cpu().numpy()
+                dense_hits.extend(dense_recall_hits(arrays, out["coords"].float().cpu().numpy(), prob, OUTPUT_STRIDE,
+                                                    objects))
     model.train()
     adds = {"val_add_kp": float(np.mean(hits[0])), "val_add_direct": float(np.mean(hits[1]))} if hits[0] else {}
+    if dense_hits:
+        adds["val_add_dense"] = float(np.mean(dense_hits))
     if not losses:
         keys = ("val_kp_px", "val_rot_deg", "val_rot_deg_mean", "val_trans_mm", "val_mask_iou", "val_loss")
         return {k: float("nan") for k in keys}
@@ -227,7 +236,8 @@ def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def posenet_task(cfg: TrainConfig, bop: BopDataset, obj_ids: list[int]) -> Task:
     """PoseNet, its crop datasets (whole images held out), loss and validation."""
     keypoints = {o: bop.models[o].keypoints(cfg.num_fps_keypoints) for o in obj_ids}
-    full = PoseCropDataset(bop, cfg.splits, obj_ids, keypoints, CropConfig(input_size=cfg.input_size), None, cfg.seed)
+    crop_cfg = CropConfig(input_size=cfg.input_size, coords=cfg.coords)
+    full = PoseCropDataset(bop, cfg.splits, obj_ids, keypoints, crop_cfg, None, cfg.seed)
     train_idx, val_idx = split_images(full, cfg.val_fraction, cfg.seed)
     card = make_card(cfg, bop, obj_ids, keypoints)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
@@ -239,14 +249,16 @@ def posenet_task(cfg: TrainConfig, bop: BopDataset, obj_ids: list[int]) -> Task:
 
     infos = bop.models_info
     val_objects = {i: ValObject(keypoints[o], bop.models[o].surface_points(500), infos[o].diameter,
-                                infos[o].symmetries.is_symmetric, pose_centre(infos[o])) for i, o in enumerate(obj_ids)}
+                                infos[o].symmetries.is_symmetric, pose_centre(infos[o]), CoordFrame.of(infos[o]))
+                   for i, o in enumerate(obj_ids)}
     validate_fn = functools.partial(validate, objects=val_objects, allocentric=model.config.allocentric)
 
     def describe(row: dict) -> str:
         return (f"loss {row['train_loss']:.4f}, val keypoint error {row['val_kp_px']:.2f} px, direct head "
                 f"rotation {row['val_rot_deg']:.1f}° (median), translation {row['val_trans_mm']:.1f} mm, "
                 f"mask IoU {row['val_mask_iou']:.2f}, ADD(-S)-0.1d keypoints {row.get('val_add_kp', math.nan):.0%} "
-                f"direct {row.get('val_add_direct', math.nan):.0%}")
+                f"direct {row.get('val_add_direct', math.nan):.0%}"
+                + (f" dense {row['val_add_dense']:.0%}" if "val_add_dense" in row else ""))
 
     # ``best`` is the epoch with the lowest held-out loss of all heads. (It was the keypoint error
     # alone: while that head is still at chance its noise picked an early epoch whose mask head

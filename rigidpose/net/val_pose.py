@@ -1,4 +1,5 @@
-"""ADD(-S) recall of PoseNet's crops during validation: the keypoint head through PnP, and the direct head.
+"""ADD(-S) recall of PoseNet's crops during validation: the keypoint head through PnP, the
+direct head, and the dense coordinates through PnP-RANSAC.
 
 Each validation crop carries its GT ``T_cam_obj`` and crop intrinsics. The keypoints go
 through ``cv2.solvePnP`` (SQPnP, all K points, no RANSAC: the estimator's full PnP stage
@@ -20,6 +21,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from rigidpose.geometry import Camera
+from rigidpose.net.coords import CoordFrame, dense_correspondences
 from rigidpose.net.pose_coding import decode_pose
 
 
@@ -30,6 +32,7 @@ class ValObject:
     Attributes:
         keypoints: (K, 3) model keypoints, metres. points: (N, 3) surface points, metres.
         diameter: metres. symmetric: score with ADD-S. centre: (3,) the pose code's centre.
+        frame: the normalisation of its dense coordinates.
     """
 
     keypoints: NDArray[np.float64]
@@ -37,6 +40,7 @@ class ValObject:
     diameter: float
     symmetric: bool
     centre: NDArray[np.float64]
+    frame: CoordFrame | None = None
 
 
 def add_error(R_e: NDArray, t_e: NDArray, R_g: NDArray, t_g: NDArray, points: NDArray, symmetric: bool) -> float:
@@ -87,3 +91,38 @@ def pose_recall_hits(batch: Mapping[str, NDArray], size: int, uv: NDArray, rot6d
             continue
         direct_hits.append(add_error(P.R, P.t, T[:3, :3], T[:3, 3], obj.points, obj.symmetric) < limit)
     return kp_hits, direct_hits
+
+
+def dense_pose(points_obj: NDArray, uv: NDArray, K: NDArray, threshold_px: float = 3.0) -> tuple[NDArray, NDArray] | None:
+    """``(R, t)`` by PnP-RANSAC (EPnP, then LM on the inliers) on dense correspondences; None on failure."""
+    if len(points_obj) < 6:
+        return None
+    try:
+        ok, rvec, tvec, inl = cv2.solvePnPRansac(np.asarray(points_obj, np.float64), np.asarray(uv, np.float64),
+                                                 np.asarray(K, np.float64), None, iterationsCount=100,
+                                                 reprojectionError=threshold_px, flags=cv2.SOLVEPNP_EPNP)
+    except cv2.error:
+        return None
+    if not ok or inl is None or len(inl) < 6 or not np.all(np.isfinite(tvec)) or tvec[2, 0] <= 0:
+        return None
+    return cv2.Rodrigues(rvec)[0], tvec.reshape(3)
+
+
+def dense_recall_hits(batch: Mapping[str, NDArray], coords: NDArray, mask_prob: NDArray, stride: int,
+                      objects: Mapping[int, ValObject]) -> list[bool]:
+    """Per sample: is the PnP-RANSAC pose from the dense coordinates within ADD(-S) 0.1 d of the GT?
+
+    Args:
+        batch: as :func:`pose_recall_hits`. coords: (B, 3, h, w) predicted normalised
+            coordinates. mask_prob: (B, h, w) visible-mask probabilities. stride: crop
+            pixels per cell.
+    """
+    hits = []
+    for b in range(len(coords)):
+        obj = objects[int(batch["obj_index"][b])]
+        T = np.asarray(batch["pose"][b], np.float64)
+        X, uv, _ = dense_correspondences(coords[b], mask_prob[b], obj.frame, stride)
+        est = dense_pose(X, uv, batch["K"][b])
+        hits.append(est is not None and add_error(*est, T[:3, :3], T[:3, 3], obj.points, obj.symmetric)
+                    < 0.1 * obj.diameter)
+    return hits

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
-    """(dataset, run): 24 rendered images of the bracket and a 1-epoch width-0.25, 96-px PoseNet."""
+    """(dataset, run): 24 rendered images of the bracket and a 1-epoch width-0.25, 96-px PoseNet
+    with the dense-coordinate head (so the chain below runs its dense stage too)."""
     from rigidpose.net.train import TrainConfig, train
     from rigidpose.objects.parts import bracket
     from synth.run import prepare_job, run_synth
@@ -28,7 +29,7 @@ def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
     job, objs = prepare_job([str(d / "bracket.ply")], d / "ds", 24, seed=3, camera=str(d / "cam.yaml"), units="m")
     run_synth(job, objs, [str(d / "bracket.ply")], show_progress=False)
     train(TrainConfig(data=str(d / "ds"), out=str(d / "run"), width=0.25, input_size=96, epochs=1, batch_size=16,
-                      val_fraction=0.2, detector_width=0.25, detector_input=128), progress=False)
+                      val_fraction=0.2, detector_width=0.25, detector_input=128, coords=True), progress=False)
     return d / "ds", d / "run"
 
 
@@ -60,6 +61,11 @@ def test_from_checkpoint_estimate_contract(tiny_run):
     assert e.pose.parent == "cam" and e.pose.child == "obj" and 0 <= e.visible_fraction <= 1
     assert all(est.timings[k] >= 0 for k in ("detect", "crop", "pnp", "icp", "total")) and est.timings["crop"] > 0
     assert set(est.object_boxes) == {1}
+    from rigidpose.estimate.crop_predict import CropRequest
+
+    dense = est.crop(rgb, cam, [CropRequest(1, np.asarray(boxes[0][1], np.float64))])[0].dense
+    n = len(dense.weights)  # cells the 1-epoch mask head puts at probability >= 0.5
+    assert n <= 400 and dense.points_obj.shape == (n, 3) and dense.pixels.shape == (n, 2) and np.all(dense.weights >= 0.5)
     with pytest.raises(RigidposeError, match="image is 160x120 but the camera is 320x240"):
         est.estimate(rgb[::2, ::2], cam, boxes=boxes)
     with pytest.raises(RigidposeError, match="depth looks like millimetres"):
@@ -91,6 +97,9 @@ def test_detector_of_the_run(tiny_run, run_without_detector):
     est = Estimator.from_checkpoint(run, icp=False, score_threshold=0.0)
     out = est.estimate(rgb, cam)
     assert all(e.obj_id == 1 and e.bbox is not None for e in out)
+    larger = Estimator.from_checkpoint(run, icp=False, score_threshold=0.0, detector_input=192)  # trained at 128
+    assert larger.detector.input_long_side == 192 and est.detector.input_long_side == 128
+    assert all(e.obj_id == 1 for e in larger.estimate(rgb, cam))
 
 
 def test_cli_predict_writes_results_and_overlays(tiny_run, run_without_detector, tmp_path, capsys):
@@ -122,6 +131,9 @@ def test_cli_predict_writes_results_and_overlays(tiny_run, run_without_detector,
     assert main(["predict", "--checkpoint", str(run), "--camera", str(tmp_path / "big.yaml"), "--image", str(img),
                  "--no-icp", "--objects", "9", "--out", str(out)]) == 1
     assert "not for [9]" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(run), "--dataset", str(ds), "--split", "train_synth",
+                 "--detector-input", "100", "--out", str(out), "--no-progress"]) == 1
+    assert "multiple of 32" in capsys.readouterr().err
 
 
 def test_cli_predict_on_a_video_writes_an_overlay_video(tiny_run, tmp_path, capsys):

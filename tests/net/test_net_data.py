@@ -123,6 +123,8 @@ def test_dataset_errors(bop, tmp_path):
         PoseCropDataset(BopDataset(tmp_path / "empty"), ["train"], [1], {1: KEYPOINTS})
     with pytest.raises(DataError, match="split 'val' not found"):
         PoseCropDataset(bop, ["val"], [1], {1: KEYPOINTS})
+    with pytest.raises(DataError, match=r"coordinate targets come from the depth images, and .*depth.* does not exist"):
+        PoseCropDataset(bop, ["train"], [1], {1: KEYPOINTS}, CropConfig(coords=True))  # the tiny set has no depth
 
 
 def test_augment():
