@@ -6,8 +6,8 @@ another seed *and* other randomisation (other backgrounds, lights and distances,
 ``TEST_SCENE``), and runs the estimator on it in six configurations:
 
 1. ``keypoints``: PnP-RANSAC on the keypoint head alone;
-2. ``dense``: PnP-RANSAC on the dense-coordinate head alone (no estimate from a network
-   without that head);
+2. ``dense``: PnP-RANSAC on the dense-coordinate head alone (left out for a network
+   without that head: ``rigidpose train --coords`` adds it);
 3. ``direct``: the direct rotation/translation head alone;
 4. ``fused``: the dense coordinates (else the keypoints) and the direct head, chosen or
    fused by reprojection error (the default);
@@ -68,6 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="synth workers")
     p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
                    help="--no-detector: estimate in the GT boxes (the pose stages alone)")
+    p.add_argument("--coords", action="store_true",
+                   help="train PoseNet with the dense-coordinate head too (rigidpose train --coords), for the "
+                   "dense row")
     p.add_argument("--detector-input", type=int, metavar="PX",
                    help="the detector's input long side when predicting (default: the size it was trained at)")
     p.add_argument("--detector-init", choices=("posenet", "scratch"), default="posenet",
@@ -114,7 +117,7 @@ def prepare(args: argparse.Namespace, out: Path) -> tuple[Path, Path, Path]:
     if not (args.reuse and (run / "best.json").is_file()):
         cli(["train", "--data", str(train), "--out", str(run), "--time-budget", args.time_budget,
              "--width", str(args.width), "--input", str(args.input), "--detector-init", args.detector_init,
-             *([] if args.detector else ["--no-detector"]),
+             *([] if args.detector else ["--no-detector"]), *(["--coords"] if args.coords else []),
              *quiet])
     return train, test, run
 
@@ -198,13 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     t0 = time.perf_counter()
     _, test, run = prepare(args, out)
+    card = json.loads((run / "best.json").read_text())
+    has_coords = bool(card["config"].get("coords", False))
     results = []
     for name, fusion, icp, search in ROWS:
+        if fusion == "dense" and not has_coords:
+            continue  # a network without the coordinate head (rigidpose train --coords) has no dense row
         ds, rows, ms = predict(run, test, fusion, icp, search, args)
         rot, trans, matched, targets = mean_errors(ds, rows)
         results.append({"name": name, **score(ds, rows), "rot_deg": rot, "trans_mm": trans, "matched": matched,
                         "targets": targets, "ms": ms, "estimates": len(rows)})
-    card = json.loads((run / "best.json").read_text())
     print(f"\nmodel {args.model}: {args.train_images} training images, budget {args.time_budget}, "
           f"PoseNet width {card['config']['width']} input {card['config']['input_size']}, "
           f"{'detector' if args.detector else 'GT boxes'}; test: {args.test_images} images, other seed and "

@@ -120,6 +120,7 @@ class CropStage:
         rot6d, trans = pred["rot6d"].double().numpy(), pred["trans"].double().numpy()
         masks = pred["mask"][:, 0].float().numpy()
         coords = pred["coords"].float().numpy() if "coords" in pred else None
+        mask_prob = torch.sigmoid(pred["mask"][:, 0].float()).numpy() if coords is not None else None
         result = []
         for b, r in enumerate(requests):
             obj = self.objects[r.obj_id]
@@ -131,8 +132,7 @@ class CropStage:
             kp = crop_to_image(uv[b].double().numpy(), affines[b])
             dense = None
             if coords is not None:
-                X, px, w = dense_correspondences(coords[b], 1.0 / (1.0 + np.exp(-masks[b])), self.frames[r.obj_id],
-                                                 OUTPUT_STRIDE)
+                X, px, w = dense_correspondences(coords[b], mask_prob[b], self.frames[r.obj_id], OUTPUT_STRIDE)
                 dense = DenseCorrespondences(X, crop_to_image(px, affines[b]), w)
             result.append(CropOutput(r, kp, conf[b].double().numpy(), direct, masks[b], boxes[b], dense))
         return result

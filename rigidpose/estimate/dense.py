@@ -72,7 +72,8 @@ def rgb_hypothesis(crop: CropOutput, keypoints: np.ndarray, camera: Camera, diam
     dense = dense_inliers(crop, camera) if cfg.mode in ("fused", "dense") else None
     if dense is not None:
         d = dense.inliers
-        return fuse_hypotheses(d.points_obj, d.pixels, d.weights, crop.direct_pose, camera, diameter, cfg), dense.quality
+        fused = fuse_hypotheses(d.points_obj, d.pixels, d.weights, crop.direct_pose, camera, diameter, cfg)
+        return fused, dense.quality
     if cfg.mode == "dense":
         return None, 0.0
     fused = fuse_hypotheses(keypoints, crop.keypoints_px, crop.confidences, crop.direct_pose, camera, diameter, cfg)

@@ -50,7 +50,8 @@ class Measurement:
 
     Attributes:
         estimate: the output value.
-        reprojection_px: weighted RMS keypoint reprojection error of the RGB pose, pixels.
+        reprojection_px: weighted RMS reprojection error of the RGB pose over its
+            correspondences (the keypoints, or the dense inliers), pixels.
         source: "pnp", "direct" or "fused" (the RGB stage), plus "+icp" when ICP was accepted;
             "depth+icp" when the depth search found the pose; "track+icp" when ICP from the
             tracker's predicted pose did.
@@ -79,8 +80,9 @@ class Estimator:
         meshes: obj_id → ObjectModel, needed for ICP and the visible fraction; None without.
         score_threshold: estimates scoring less are dropped. Score = box score × the RGB
             hypothesis' quality (:func:`~rigidpose.estimate.dense.rgb_hypothesis`: the dense
-            inliers' weight share, or the mean keypoint confidence), or box score^0.25 × depth agreement when ICP against depth accepted
-            the pose (:data:`BOX_SCORE_EXPONENT`; box score × agreement with ``tracking``).
+            inliers' weight share, or the mean keypoint confidence), or box score^0.25 × depth
+            agreement when ICP against depth accepted the pose (:data:`BOX_SCORE_EXPONENT`;
+            box score × agreement with ``tracking``).
         use_depth / icp: refine with ICP when a depth image is given.
         global_init: with depth, when ICP from the RGB pose fails or disagrees with the depth,
             also run ICP from a grid of rotations and keep the refined pose the depth agrees

@@ -182,7 +182,8 @@ def validate(model: PoseNet, loader, device: torch.device, objects: Mapping[int,
     mask that ICP and the depth search take their points from; ``val_loss``. With ``objects``
     (network object index → :class:`~rigidpose.net.val_pose.ValObject`) also
     ``val_add_kp`` / ``val_add_direct``: the share of crops whose keypoint-PnP / direct-head
-    pose is within ADD(-S) 0.1 d of the GT.
+    pose is within ADD(-S) 0.1 d of the GT, and with a coordinate head ``val_add_dense``
+    (PnP-RANSAC on the dense coordinates of the cells the mask head puts at ≥ 0.5).
     """
     model.eval()
     kp_err, rot_err, t_err, ious, losses = [], [], [], [], []

@@ -93,7 +93,8 @@ def pose_recall_hits(batch: Mapping[str, NDArray], size: int, uv: NDArray, rot6d
     return kp_hits, direct_hits
 
 
-def dense_pose(points_obj: NDArray, uv: NDArray, K: NDArray, threshold_px: float = 3.0) -> tuple[NDArray, NDArray] | None:
+def dense_pose(points_obj: NDArray, uv: NDArray, K: NDArray,
+               threshold_px: float = 3.0) -> tuple[NDArray, NDArray] | None:
     """``(R, t)`` by PnP-RANSAC (EPnP, then LM on the inliers) on dense correspondences; None on failure."""
     if len(points_obj) < 6:
         return None

@@ -47,10 +47,10 @@ def test_suppress_keeps_the_better_estimate_of_each_instance(objects):
     assert suppress_duplicates([], cards) == []
 
 
-def test_estimator_reports_one_pose_for_two_boxes_of_one_object(objects, rng):
+def test_estimator_reports_one_pose_for_two_boxes_of_one_object(objects):
     """Two detections of one bracket (a tight and a loose box) both converge with depth."""
     cards, meshes = objects
-    crop = GtCropStage(cards, meshes, rng)
+    crop = GtCropStage(cards, meshes, np.random.default_rng(5))
     crop.gt = [(1, T1)]
     box = gt_box(meshes, 1, T1)
     loose = box + np.array([-6.0, -4.0, 12.0, 8.0])
@@ -59,6 +59,7 @@ def test_estimator_reports_one_pose_for_two_boxes_of_one_object(objects, rng):
     boxes = [(1, box), (1, loose)]
     both = Estimator(crop, None, cards, meshes, duplicate_separation=0.0).measure(rgb, CAM, depth, boxes)
     assert len(both) == 2 and both[0].estimate.pose.distance_to(both[1].estimate.pose) < 0.01
+    crop.rng = np.random.default_rng(5)  # the same keypoint noise as in the first run
     [one] = Estimator(crop, None, cards, meshes).measure(rgb, CAM, depth, boxes)
     assert one.estimate.score == max(m.estimate.score for m in both)
     assert one.estimate.pose.distance_to(T1) < 2e-3
