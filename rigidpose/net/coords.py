@@ -94,7 +94,8 @@ def dense_correspondences(
 
     Args:
         coords: (3, h, w) predicted normalised coordinates.
-        prob: (h, w) visible-mask probabilities; cells below ``min_prob`` are dropped.
+        prob: (h, w) visible-mask probabilities; cells below ``min_prob``, and cells with
+            non-finite coordinates, are dropped.
         frame: the object's normalisation.
         stride: input (crop) pixels per cell.
         max_points: keep at most this many cells (the most probable).
@@ -105,9 +106,10 @@ def dense_correspondences(
     """
     h, w = prob.shape
     p = np.asarray(prob, np.float64).ravel()
-    keep = np.flatnonzero(p >= min_prob)
+    c = np.asarray(coords, np.float64).reshape(3, -1)
+    keep = np.flatnonzero((p >= min_prob) & np.isfinite(c).all(axis=0))  # a diverged network's NaNs are dropped
     if keep.size > max_points:
         keep = keep[np.argsort(-p[keep], kind="stable")[:max_points]]
-    X = frame.denormalise(np.asarray(coords, np.float64).reshape(3, -1).T[keep])
+    X = frame.denormalise(c.T[keep])
     uv = (cell_grid(h, w)[keep] + 0.5) * stride - 0.5
     return X, uv, p[keep]

@@ -80,6 +80,11 @@ def test_correspondences_recover_the_pose(rng):
     assert np.degrees(est.angle_to(T)) < 0.01 and np.linalg.norm(est.t - T.t) < 1e-5
     X2, _, w2 = dense_correspondences(coords, prob, frame, stride=4, max_points=10)
     assert len(X2) == 10
+    broken = coords.copy()
+    v, u = np.argwhere(valid)[0]
+    broken[1, v, u] = np.nan
+    X3, uv3, _ = dense_correspondences(broken, prob, frame, stride=4)
+    assert len(X3) == len(X) - 1 and np.all(np.isfinite(X3)) and np.all(np.isfinite(uv3))
 
 
 def test_coordinate_loss_counts_only_valid_cells():
