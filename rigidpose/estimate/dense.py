@@ -18,7 +18,7 @@ import numpy as np
 
 from rigidpose.estimate.crop_predict import CropOutput, DenseCorrespondences
 from rigidpose.estimate.fuse import FuseConfig, FusedPose, fuse_hypotheses
-from rigidpose.estimate.pnp import solve_pnp
+from rigidpose.estimate.pnp import PnPResult, solve_pnp
 from rigidpose.geometry import Camera
 
 #: Fewest correspondences (and RANSAC inliers) a dense pose needs.
@@ -35,10 +35,12 @@ class DenseInliers:
     Attributes:
         inliers: the correspondences within the threshold of the RANSAC pose.
         quality: their share of the mask-probability weight of all correspondences, in [0, 1].
+        pnp: the RANSAC pose, refined on the inliers (the fusion reuses it).
     """
 
     inliers: DenseCorrespondences
     quality: float
+    pnp: PnPResult
 
 
 def dense_inliers(crop: CropOutput, camera: Camera) -> DenseInliers | None:
@@ -53,7 +55,7 @@ def dense_inliers(crop: CropOutput, camera: Camera) -> DenseInliers | None:
         return None
     inl = res.inliers
     kept = DenseCorrespondences(d.points_obj[inl], d.pixels[inl], d.weights[inl])
-    return DenseInliers(kept, float(d.weights[inl].sum() / max(d.weights.sum(), 1e-12)))
+    return DenseInliers(kept, float(d.weights[inl].sum() / max(d.weights.sum(), 1e-12)), res)
 
 
 def rgb_hypothesis(crop: CropOutput, keypoints: np.ndarray, camera: Camera, diameter: float,
@@ -72,7 +74,8 @@ def rgb_hypothesis(crop: CropOutput, keypoints: np.ndarray, camera: Camera, diam
     dense = dense_inliers(crop, camera) if cfg.mode in ("fused", "dense") else None
     if dense is not None:
         d = dense.inliers
-        fused = fuse_hypotheses(d.points_obj, d.pixels, d.weights, crop.direct_pose, camera, diameter, cfg)
+        fused = fuse_hypotheses(d.points_obj, d.pixels, d.weights, crop.direct_pose, camera, diameter, cfg,
+                                solved=dense.pnp)
         return fused, dense.quality
     if cfg.mode == "dense":
         return None, 0.0

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.estimate.covariance import apply_perturbation, fuse_information
-from rigidpose.estimate.pnp import reprojection_errors, solve_pnp
+from rigidpose.estimate.pnp import PnPResult, reprojection_errors, solve_pnp
 from rigidpose.geometry import Camera, Pose, matrix_to_axis_angle
 
 F64 = NDArray[np.float64]
@@ -93,19 +93,22 @@ def direct_prior_covariance(pose: Pose, cfg: FuseConfig) -> F64:
 
 
 def fuse_hypotheses(points_obj: F64, points_px: F64, confidences: F64, direct: Pose | None, camera: Camera,
-                    diameter: float, cfg: FuseConfig = FuseConfig()) -> FusedPose | None:
+                    diameter: float, cfg: FuseConfig = FuseConfig(),
+                    solved: PnPResult | None = None) -> FusedPose | None:
     """Choose or fuse the PnP and direct hypotheses; None when neither exists.
 
     Args:
         points_obj: (K, 3) model keypoints, metres. points_px: (K, 2) image pixels.
         confidences: (K,) in [0, 1]. direct: the direct head's pose or None.
         diameter: object diameter, metres (for the gate).
+        solved: a PnP result already found on these points (the dense stage's RANSAC), used
+            instead of solving again.
     """
     X = np.asarray(points_obj, np.float64)
     uv = np.asarray(points_px, np.float64)
     w = np.where(np.asarray(confidences, np.float64) >= cfg.min_confidence, confidences, 0.0)
-    pnp = None
-    if cfg.mode != "direct":
+    pnp = solved
+    if cfg.mode != "direct" and pnp is None:
         pnp = solve_pnp(X, uv, camera, w, min_confidence=cfg.min_confidence,
                         ransac_threshold_px=cfg.ransac_threshold_px)
     if cfg.mode in ("keypoints", "dense"):
