@@ -72,7 +72,7 @@ class MaterialConfig:
 
 @dataclass(frozen=True)
 class BackgroundConfig:
-    kinds: tuple[str, ...] = ("noise", "gradient", "tiles")
+    kinds: tuple[str, ...] = ("noise", "gradient", "tiles", "leaves")
     images_dir: str | None = None
     image_prob: float = 0.7
 
@@ -117,7 +117,7 @@ class SynthConfig:
 _CHOICES = {
     "scene.placement": ("plane", "float", "mixed"),
     "distractors.shapes": ("box", "cylinder", "sphere"),
-    "background.kinds": ("noise", "gradient", "tiles"),
+    "background.kinds": ("noise", "gradient", "tiles", "leaves"),
     "output.rgb_format": ("jpg", "png"),
 }
 _INT_RANGES = {"scene.objects_per_scene", "scene.instances_per_object", "distractors.count", "lights.count"}

@@ -77,7 +77,46 @@ def _tiles(rng: np.random.Generator, w: int, h: int) -> NDArray[np.float32]:
     return cv2.warpAffine(img, M, (w, h), borderMode=cv2.BORDER_REFLECT)
 
 
+def _dead_leaves(rng: np.random.Generator, w: int, h: int) -> NDArray[np.uint8]:
+    """(h, w, 3) uint8 "dead leaves": 150–300 opaque shapes of random colour drawn over each other.
+
+    Ellipses, rotated rectangles, polygons and thin bars with sizes drawn from a power law
+    (density ∝ r⁻², 2–35 % of the long side), the largest first, so the image is covered with
+    sharp occluding edges at every scale, as natural and man-made scenes are and the smooth
+    kinds are not (the dead-leaves model: Lee, Mumford and Huang 2001; Baradad et al. 2021).
+    Colours are mostly muted (a grey level plus a little chroma), a fifth of them saturated.
+    """
+    side = float(max(w, h))
+    n = int(rng.integers(150, 301))
+    lo, hi = 1.0 / (0.02 * side), 1.0 / (0.35 * side)
+    radii = np.sort(1.0 / (lo - rng.random(n) * (lo - hi)))[::-1]  # inverse CDF of p(r) ∝ r^-2
+    grey = rng.uniform(0, 255, (n + 1, 1))
+    chroma = rng.normal(0.0, 25.0, (n + 1, 3)) * np.where(rng.random((n + 1, 1)) < 0.2, 4.0, 1.0)
+    colours = np.clip(grey + chroma, 0, 255).astype(int)
+    img = np.empty((h, w, 3), np.uint8)
+    img[:] = colours[n]
+    for r, colour in zip(radii, colours[:n].tolist()):
+        cx, cy, angle = rng.uniform(-r, w + r), rng.uniform(-r, h + r), rng.uniform(0.0, 180.0)
+        kind = rng.integers(4)
+        if kind == 0:
+            axes = (max(1, int(r)), max(1, int(r * rng.uniform(0.3, 1.0))))
+            cv2.ellipse(img, (int(cx), int(cy)), axes, angle, 0, 360, colour, -1, cv2.LINE_AA)
+            continue
+        if kind == 1:  # rectangle
+            pts = cv2.boxPoints(((cx, cy), (2 * r, 2 * r * rng.uniform(0.3, 1.0)), angle))
+        elif kind == 2:  # thin bar
+            pts = cv2.boxPoints(((cx, cy), (3 * r, max(2.0, r * rng.uniform(0.05, 0.2))), angle))
+        else:  # convex polygon
+            a = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 7))))
+            pts = np.stack([cx + r * np.cos(a), cy + r * np.sin(a)], 1)
+        cv2.fillPoly(img, [np.round(pts).astype(np.int32)], colour, cv2.LINE_AA)
+    return img
+
+
+#: Smooth or blocky kinds, made at a quarter of the resolution and scaled up.
 _PROCEDURAL = {"noise": _noise, "gradient": _gradient, "tiles": _tiles}
+#: Kinds drawn at full resolution (their edges are the point).
+_FULL_RES = {"leaves": _dead_leaves}
 
 
 def list_background_images(folder: str | None) -> list[Path]:
@@ -110,14 +149,17 @@ def sample_background(
 ) -> NDArray[np.uint8]:
     """(h, w, 3) uint8: a user image (probability ``image_prob``) or a procedural one.
 
-    Procedural backgrounds are made at a quarter of the resolution and scaled up
-    (they are smooth or blocky anyway), which keeps them well under a millisecond.
+    The smooth and blocky procedural kinds are made at a quarter of the resolution and
+    scaled up, which keeps them well under a millisecond; "leaves" is drawn at full
+    resolution (:func:`_dead_leaves`).
     """
     if images and rng.random() < cfg.image_prob:
         img = _image_background(rng, images[int(rng.integers(len(images)))], w, h)
         if img is not None:
             return img
     kind = cfg.kinds[int(rng.integers(len(cfg.kinds)))]
+    if kind in _FULL_RES:
+        return _FULL_RES[kind](rng, w, h)
     sw, sh = max(8, w // 4), max(8, h // 4)
     small = (np.clip(_PROCEDURAL[kind](rng, sw, sh), 0, 1) * 255).astype(np.uint8)
     interp = cv2.INTER_NEAREST if kind == "tiles" else cv2.INTER_LINEAR

@@ -62,7 +62,7 @@ def test_lights_backgrounds_and_sensor(rng) -> None:  # noqa: ANN001
     for _ in range(20):
         lights, ambient = sample_lights(rng, LightConfig())
         assert 1 <= len(lights) <= 4 and 0.1 <= ambient <= 0.4
-    for kind in ("noise", "gradient", "tiles"):
+    for kind in ("noise", "gradient", "tiles", "leaves"):
         bg = sample_background(rng, BackgroundConfig(kinds=(kind,)), 64, 48)
         assert bg.shape == (48, 64, 3) and bg.dtype == np.uint8 and bg.std() > 0
     img = np.full((48, 64, 3), 128, np.uint8)
@@ -104,3 +104,21 @@ def test_user_mesh_distractors(tmp_path) -> None:  # noqa: ANN001
     keys = {o.mesh.key for i in range(4) for o in sample_scene(image_rng(0, i), job.cfg, gen.targets, gen.distractors).objects}
     gen.close()
     assert "user_distractor_0" in keys
+
+
+def test_dead_leaves_background_is_covered_with_sharp_edges() -> None:
+    """"leaves" fills the image with shapes whose edges are sharp (unlike the smooth kinds), reproducibly."""
+    def edge_fraction(img: np.ndarray) -> float:
+        g = img.astype(np.float32).mean(axis=2)
+        return float(np.mean(np.abs(np.diff(g, axis=1)) > 20))
+
+    def draw(kind: str, seed: int) -> np.ndarray:
+        return sample_background(np.random.default_rng(seed), BackgroundConfig(kinds=(kind,)), 320, 240)
+
+    leaves = [draw("leaves", s) for s in range(5)]
+    assert np.array_equal(leaves[0], draw("leaves", 0))
+    for img in leaves:
+        assert img.shape == (240, 320, 3)
+        assert len(np.unique(img.reshape(-1, 3), axis=0)) > 50  # many overlapping shapes, not one colour
+        assert edge_fraction(img) > 0.01
+    assert all(edge_fraction(draw("gradient", s)) == 0.0 for s in range(5))
