@@ -1,4 +1,4 @@
-"""The whole chain on one object: synth → train (time budget) → predict → eval, six ways.
+"""The whole chain on one object: synth → train (time budget) → predict → eval, eight ways.
 
 For one CAD model (the bundled bracket by default, or any mesh file) it renders a training
 set, trains PoseNet and the detector within ``--time-budget``, renders a test set with
@@ -10,14 +10,18 @@ another seed *and* other randomisation (other backgrounds, lights and distances,
    without that head: ``rigidpose train --coords`` adds it);
 3. ``direct``: the direct rotation/translation head alone;
 4. ``fused``: the dense coordinates (else the keypoints) and the direct head, chosen or
-   fused by reprojection error (the default);
-5. ``fused+ICP``: 4. refined against the rendered depth: ICP, and where that fails or
-   disagrees with the depth, ICP from a grid of rotations (``--depth-search``);
-6. ``fused+ICP, no depth search``: 5. with ICP from the RGB pose only.
+   fused by reprojection error;
+5. ``fused+silhouette``: 4. and render-and-compare on the GrabCut-sharpened mask
+   (``rigidpose.estimate.silhouette``), the best silhouette fit wins: the RGB-only default;
+6. ``fused+ICP``: 4. refined against the rendered depth: ICP, and where that fails or
+   disagrees with the depth, ICP from a grid of rotations (``--depth-search``): the default
+   with depth (the silhouette stage runs only without depth unless asked to);
+7. ``fused+silhouette+ICP``: 6. with the silhouette stage too (``silhouette="always"``);
+8. ``fused+ICP, no depth search``: 6. with ICP from the RGB pose only.
 
 It prints one Markdown table, a row per configuration: ADD(-S)-0.1d recall, AR_MSSD,
 AR_MSPD, mean rotation and translation errors of the matched estimates, and milliseconds
-per 640×480 frame by stage (detect, crop net, PnP, ICP, total)::
+per 640×480 frame by stage (detect, crop net, PnP, silhouette, ICP, total)::
 
     .venv/bin/python benchmarks/accuracy.py --out /tmp/acc_bracket [--time-budget 30m]
     .venv/bin/python benchmarks/accuracy.py --model ../shared/data/meshes/ycb/005_tomato_soup_can_textured.obj \\
@@ -40,10 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
-#: (row name, fusion mode, depth + ICP, depth search)
-ROWS = (("keypoints", "keypoints", False, False), ("dense", "dense", False, False), ("direct", "direct", False, False),
-        ("fused", "fused", False, False),
-        ("fused+ICP", "fused", True, True), ("fused+ICP, no depth search", "fused", True, False))
+#: (row name, fusion mode, depth + ICP, depth search, silhouette mode)
+ROWS = (("keypoints", "keypoints", False, False, "off"), ("dense", "dense", False, False, "off"),
+        ("direct", "direct", False, False, "off"), ("fused", "fused", False, False, "off"),
+        ("fused+silhouette", "fused", False, False, "rgb"), ("fused+ICP", "fused", True, True, "rgb"),
+        ("fused+silhouette+ICP", "fused", True, True, "always"), ("fused+ICP, no depth search", "fused", True, False, "rgb"))
 
 #: The test set's randomisation, unlike training's defaults (synth/config.py): the camera
 #: farther (2.0–4.5 → 3.0–5.5 diameters) and steeper, more and brighter lights, the real
@@ -79,6 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="estimates scoring less are dropped (default 0.05; the CLI's 0.3 hides a weak network's poses)")
     p.add_argument("--reuse", action="store_true", help="keep datasets and the run that already exist in --out")
     p.add_argument("--json", help="also write the rows as JSON here")
+    p.add_argument("--rows", nargs="+", metavar="NAME", choices=[r[0] for r in ROWS],
+                   help="run only these rows (default: all)")
     return p.parse_args(argv)
 
 
@@ -122,7 +129,8 @@ def prepare(args: argparse.Namespace, out: Path) -> tuple[Path, Path, Path]:
     return train, test, run
 
 
-def predict(run: Path, test: Path, fusion: str, icp: bool, search: bool, args: argparse.Namespace):
+def predict(run: Path, test: Path, fusion: str, icp: bool, search: bool, args: argparse.Namespace,
+            silhouette: str = "rgb"):
     """Results rows and mean ms per frame by stage on the test split."""
     from rigidpose.bop import BopDataset, ResultRow
     from rigidpose.estimate import Estimator
@@ -132,7 +140,7 @@ def predict(run: Path, test: Path, fusion: str, icp: bool, search: bool, args: a
     est = Estimator.from_checkpoint(run, use_depth=icp, icp=icp, fusion=fusion, global_init=search,
                                     score_threshold=args.score_threshold, detector="auto" if detector else None,
                                     detector_input=getattr(args, "detector_input", None),
-                                    models=test / "models")
+                                    models=test / "models", silhouette=silhouette)
     rows = []
     for scene in ds.scenes("train_synth"):
         gts, infos = ds.gt("train_synth", scene), ds.gt_info("train_synth", scene)
@@ -186,13 +194,14 @@ def score(ds, rows) -> dict[str, float]:
 def table(results: list[dict]) -> str:
     head = ("| configuration | ADD(-S)-0.1d (%) | AR_MSSD (%) | AR_MSPD (%) | rotation error, mean (°) "
             "| translation error, mean (mm) | matched / targets | detect (ms) | crop net (ms) | PnP (ms) "
-            "| ICP (ms) | total (ms) |")
-    lines = [head, "|" + "---|" * 12]
+            "| silhouette (ms) | ICP (ms) | total (ms) |")
+    lines = [head, "|" + "---|" * 13]
     for r in results:
         ms = r["ms"]
         lines.append(f"| {r['name']} | {100 * r['add']:.1f} | {100 * r['mssd']:.1f} | {100 * r['mspd']:.1f} | "
                      f"{r['rot_deg']:.1f} | {r['trans_mm']:.1f} | {r['matched']} / {r['targets']} | "
-                     f"{ms['detect']:.1f} | {ms['crop']:.1f} | {ms['pnp']:.1f} | {ms['icp']:.1f} | {ms['total']:.1f} |")
+                     f"{ms['detect']:.1f} | {ms['crop']:.1f} | {ms['pnp']:.1f} | {ms['silhouette']:.1f} | {ms['icp']:.1f} | "
+                     f"{ms['total']:.1f} |")
     return "\n".join(lines)
 
 
@@ -204,10 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     card = json.loads((run / "best.json").read_text())
     has_coords = bool(card["config"].get("coords", False))
     results = []
-    for name, fusion, icp, search in ROWS:
+    for name, fusion, icp, search, silhouette in ROWS:
         if fusion == "dense" and not has_coords:
             continue  # a network without the coordinate head (rigidpose train --coords) has no dense row
-        ds, rows, ms = predict(run, test, fusion, icp, search, args)
+        if args.rows and name not in args.rows:
+            continue
+        ds, rows, ms = predict(run, test, fusion, icp, search, args, silhouette)
         rot, trans, matched, targets = mean_errors(ds, rows)
         results.append({"name": name, **score(ds, rows), "rot_deg": rot, "trans_mm": trans, "matched": matched,
                         "targets": targets, "ms": ms, "estimates": len(rows)})

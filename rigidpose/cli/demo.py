@@ -8,10 +8,11 @@ printed first, so the demo doubles as a worked example of the CLI:
 3. ``rigidpose train`` within a time budget, half for the pose network and half for the
    detector (on the bracket the detector reached AP50 0.53 after 4.8 minutes and 0.21 after
    2.4). In four minutes the pose network's mask head learns to separate the part (held-out
-   mask IoU about 0.6), which the depth search needs; its keypoint and rotation heads do
-   not learn the bracket's orientation in that time (README);
-4. ``rigidpose predict`` on the test set, RGB only and with depth + ICP, with overlays, at
-   score threshold 0.05 (a detector trained for 4 minutes scores its peaks below the default 0.3);
+   mask IoU about 0.6), which the depth search and the silhouette fit need; its keypoint and
+   rotation heads do not learn the bracket's orientation in that time (README);
+4. ``rigidpose predict`` on the test set, RGB only (the pose from fitting the model's
+   silhouette to the mask) and with depth + ICP, with overlays, at score threshold 0.05 (a
+   detector trained for 4 minutes scores its peaks below the default 0.3);
 5. ``rigidpose eval``: ADD(-S) recall, AR_MSSD, AR_MSPD and AR_VSD.
 """
 

@@ -8,7 +8,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict", help="estimate object poses in images, a video or a BOP dataset split",
-        description="Run the estimator (detector, pose network, PnP, ICP with depth, optional tracking) and write "
+        description="Run the estimator (detector, pose network, PnP, silhouette fit, ICP with depth, optional tracking) and write "
         "a BOP results CSV (t in mm, time per image in s) and, with --overlay, overlay images (and a video).")
     p.add_argument("--checkpoint", required=True, metavar="RUN", help="run folder (RUN/best.*, RUN/detector/best.*) or checkpoint")
     p.add_argument("--camera", metavar="YAML", help="ROS camera_info YAML or BOP camera.json (default for --dataset: its cameras)")
@@ -24,6 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--depth-search", action=argparse.BooleanOptionalAction, default=True,
                    help="with depth: when ICP from the RGB pose is rejected or disagrees with the depth, also run ICP "
                    "from a grid of 60 rotations and keep the best (0.1-0.4 s per object on 2 cores)")
+    p.add_argument("--silhouette", choices=["rgb", "always", "off"], default="rgb",
+                   help="fit the model's silhouette to the network's mask sharpened with GrabCut, and keep the best "
+                   "fit (needs the meshes, see --models; about 0.3 s per object on 2 cores): on images without depth "
+                   "(rgb, the default), on every image (always), or never (off: the network's heads alone)")
     p.add_argument("--track", action=argparse.BooleanOptionalAction, default=False, help="track over frames")
     p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
                    help="--no-detector: estimate in the GT boxes of --dataset instead (evaluation of the pose stage only)")
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         args.checkpoint, objects=args.objects, score_threshold=args.score_threshold, use_depth=use_depth,
         icp=args.icp, tracking=args.track, detector="auto" if args.detector else None,
         models=args.models or "auto", fusion=args.fusion, global_init=args.depth_search,
-        detector_input=args.detector_input)
+        detector_input=args.detector_input, silhouette=args.silhouette)
     sink = OverlaySink(args.overlay, est, video=args.video is not None) if args.overlay else None
     rows: list[ResultRow] = []
     try:

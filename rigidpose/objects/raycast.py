@@ -20,12 +20,13 @@ class RaycastImage:
 
     Attributes:
         depth: (h, w) float32 z-depth in metres along the optical axis, 0 where no hit.
-        normals: (h, w, 3) float32 unit surface normals in the camera frame (0 where no hit).
+        normals: (h, w, 3) float32 unit surface normals in the camera frame (0 where no hit);
+            None when not asked for.
         roi: (x, y, w, h) integer pixel box of the image these arrays cover.
     """
 
     depth: NDArray[np.float32]
-    normals: NDArray[np.float32]
+    normals: NDArray[np.float32] | None
     roi: tuple[int, int, int, int]
 
     @property
@@ -47,7 +48,7 @@ class MeshRaycaster:
         self._o3d = o3d
 
     def render(
-        self, T_cam_obj: Pose, camera: Camera, roi: tuple[int, int, int, int] | None = None
+        self, T_cam_obj: Pose, camera: Camera, roi: tuple[int, int, int, int] | None = None, normals: bool = True
     ) -> RaycastImage:
         """Depth and normals of the mesh at ``T_cam_obj`` seen by ``camera``.
 
@@ -55,6 +56,7 @@ class MeshRaycaster:
             T_cam_obj: object pose in the OpenCV camera frame.
             camera: the camera; lens distortion is honoured through its rays.
             roi: optional (x, y, w, h) pixel box; the default is the whole image.
+            normals: also compute the normals (skip them where the depth or silhouette is all that is needed).
         """
         x, y, w, h = roi if roi is not None else (0, 0, camera.width, camera.height)
         x0, y0 = max(int(x), 0), max(int(y), 0)
@@ -72,6 +74,8 @@ class MeshRaycaster:
         t_hit = ans["t_hit"].numpy()  # in units of the direction's length, i.e. z-depth
         hit = np.isfinite(t_hit)
         depth = np.where(hit, t_hit, 0.0).astype(np.float32).reshape(y1 - y0, x1 - x0)
+        if not normals:
+            return RaycastImage(depth, None, (x0, y0, x1 - x0, y1 - y0))
         n_obj = ans["primitive_normals"].numpy().astype(np.float64)
         n_cam = n_obj @ R.T
         # Normals face the camera: flip those pointing away (open meshes, inconsistent winding).

@@ -15,7 +15,7 @@ import numpy as np
 import trimesh
 
 from rigidpose.estimate.crop_predict import CropOutput
-from rigidpose.geometry import Camera, Pose
+from rigidpose.geometry import Camera, Pose, axis_angle_to_matrix
 from rigidpose.net.card import CardObject
 from rigidpose.net.crops import ZoomIn
 from rigidpose.objects import ModelInfo, ObjectModel, Symmetries
@@ -46,8 +46,12 @@ def make_objects() -> tuple[dict[int, CardObject], dict[int, ObjectModel]]:
 class GtCropStage:
     """Answers crop requests from the GT poses of the current frame (set ``self.gt``)."""
 
-    def __init__(self, cards, meshes, rng: np.random.Generator, noise_px: float = 0.5, mask_size: int = 32) -> None:
+    def __init__(self, cards, meshes, rng: np.random.Generator, noise_px: float = 0.5, mask_size: int = 32,
+                 turn: np.ndarray | None = None) -> None:
+        """``turn``: an axis-angle (3,) rad applied to the answered pose (keypoints and direct head)
+        but not to the mask: a network whose mask is right and whose orientation is wrong."""
         self.cards, self.rng, self.noise_px, self.s = cards, rng, noise_px, mask_size
+        self.turn = None if turn is None else axis_angle_to_matrix(turn)
         self.casters = {o: MeshRaycaster(m.vertices, m.faces) for o, m in meshes.items()}
         self.gt: list[tuple[int, Pose]] = []
         self.calls = 0
@@ -72,8 +76,10 @@ class GtCropStage:
             if len(sym):  # a random equivalent, as a symmetric object's network answers
                 S = [np.eye(4), *sym][self.rng.integers(len(sym) + 1)]
                 T = Pose.from_matrix(T.as_matrix() @ S)
-            uv = camera.project(T.transform(card.keypoints)) + self.rng.normal(0, self.noise_px, (len(card.keypoints), 2))
             img = self.casters[r.obj_id].render(T, camera, tuple(int(v) for v in box))
+            if self.turn is not None:
+                T = Pose(T.R @ self.turn, T.t, T.parent, T.child)
+            uv = camera.project(T.transform(card.keypoints)) + self.rng.normal(0, self.noise_px, (len(card.keypoints), 2))
             full = np.zeros((camera.height, camera.width), np.float32)
             x, y, w, h = img.roi
             full[y : y + h, x : x + w] = img.hit
@@ -96,3 +102,22 @@ def gt_box(meshes, obj_id: int, T: Pose, camera: Camera = CAM) -> np.ndarray:
     uv = camera.project(T.transform(meshes[obj_id].vertices))
     lo, hi = uv.min(0), uv.max(0)
     return np.array([lo[0], lo[1], hi[0] - lo[0] + 1, hi[1] - lo[1] + 1])
+
+
+def render_rgb(meshes, gt, rng: np.random.Generator, camera: Camera = CAM) -> np.ndarray:
+    """(H, W, 3) uint8: the GT instances in orange, shaded by their normals, over a grey-blue
+    gradient with darker rectangles (something for GrabCut to separate); nearest surface wins."""
+    h, w = camera.height, camera.width
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([90 + 60 * xx / w, 100 + 40 * yy / h, 140 + 30 * xx / w], axis=-1)
+    for _ in range(6):
+        x0, y0 = rng.integers(0, w - 80), rng.integers(0, h - 80)
+        rgb[y0 : y0 + rng.integers(30, 120), x0 : x0 + rng.integers(30, 120)] *= rng.uniform(0.5, 0.8)
+    nearest = np.full((h, w), np.inf)
+    for o, T in gt:
+        img = MeshRaycaster(meshes[o].vertices, meshes[o].faces).render(T, camera)
+        front = img.hit & (img.depth < nearest)
+        shade = np.abs(img.normals[..., 2:3])
+        rgb = np.where(front[..., None], np.array([230.0, 120.0, 30.0]) * (0.5 + 0.5 * shade), rgb)
+        nearest = np.where(front, img.depth, nearest)
+    return np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)

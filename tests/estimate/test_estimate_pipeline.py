@@ -74,6 +74,37 @@ def test_from_checkpoint_estimate_contract(tiny_run):
         est.estimate(rgb, cam)
 
 
+def test_silhouette_stage_modes(tiny_run, caplog):
+    """"rgb" runs the silhouette fit on frames without depth only, "always" on every frame, "off"
+    never; its poses say so in their source. Without meshes the stage is off, with a warning."""
+    from rigidpose.estimate import Estimator
+
+    ds, run = tiny_run
+    rgb, cam, depth, boxes = _frame(ds)
+    est = Estimator.from_checkpoint(run, score_threshold=0.0, use_depth=True, icp=True, detector=None)
+    assert est.silhouette_mode == "rgb"
+    rgb_only = est.measure(rgb, cam, None, boxes=boxes)
+    assert est.timings["silhouette"] > 0 and rgb_only
+    for m in rgb_only:  # the 1-epoch network's masks may be too poor to fit; where a fit won, it is well-formed
+        if m.source == "silhouette":
+            assert 0.0 <= m.estimate.score <= 1.0 and np.isfinite(m.reprojection_px)
+            assert np.all(np.isfinite(m.estimate.covariance)) and m.estimate.T_cam_obj.t[2] > 0
+    est.measure(rgb, cam, depth, boxes=boxes)
+    assert est.timings["silhouette"] == 0.0  # "rgb": with depth, the depth search does this job
+    always = Estimator.from_checkpoint(run, score_threshold=0.0, use_depth=True, icp=True, detector=None,
+                                       silhouette="always")
+    ms = always.measure(rgb, cam, depth, boxes=boxes)
+    assert always.timings["silhouette"] > 0 and all(m.source != "silhouette" or m.depth_agreement is None for m in ms)
+    off = Estimator.from_checkpoint(run, score_threshold=0.0, icp=False, detector=None, silhouette="off")
+    assert all(m.source != "silhouette" for m in off.measure(rgb, cam, None, boxes=boxes))
+    assert off.timings["silhouette"] == 0.0
+    with pytest.raises(RigidposeError, match="silhouette must be one of"):
+        Estimator.from_checkpoint(run, icp=False, detector=None, silhouette="yes")
+    with caplog.at_level("WARNING"):
+        bare = Estimator.from_checkpoint(run, icp=False, detector=None, models=None)
+    assert bare.silhouette_mode == "off" and "silhouette stage is off" in caplog.text
+
+
 @pytest.fixture
 def run_without_detector(tiny_run, tmp_path) -> Path:
     import shutil

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fakes import CAM, GtCropStage, gt_box, make_objects, render_depth
+from fakes import CAM, GtCropStage, gt_box, make_objects, render_depth, render_rgb
 from rigidpose.errors import RigidposeError
 from rigidpose.estimate.covariance import apply_perturbation
 from rigidpose.estimate.estimator import Estimator
@@ -165,3 +165,38 @@ def test_detect_stage_maps_classes_and_thresholds(objects):
     assert quiet(np.zeros((480, 640, 3), np.uint8)) == []
     est = Estimator(lambda *a: [], quiet, cards, None)
     assert est.estimate(np.zeros((480, 640, 3), np.uint8), CAM) == []
+
+
+def test_silhouette_fit_replaces_a_wrong_orientation_and_keeps_a_right_one(objects, rng):
+    """A crop stage with the right mask and a 90°-wrong orientation: RGB-only, the silhouette
+    fit (on the GrabCut-sharpened mask) finds the pose. With the right orientation the heads'
+    pose explains the mask as well and is kept."""
+    from rigidpose.eval.pose_error import add
+
+    cards, meshes = objects
+    gt = [(1, T1)]
+    rgb = render_rgb(meshes, gt, rng)
+    boxes = [(1, gt_box(meshes, 1, T1))]
+    d = cards[1].info.diameter
+    for turn, expect in ((np.array([0.0, np.pi / 2, 0.0]), "silhouette"), (None, "fused")):
+        crop = GtCropStage(cards, meshes, rng, turn=turn)
+        crop.gt = gt
+        est = Estimator(crop, None, cards, meshes, score_threshold=0.0)
+        (m,) = est.measure(rgb, CAM, None, boxes=boxes)
+        err = add(m.estimate.pose.R, m.estimate.pose.t, T1.R, T1.t, meshes[1].vertices) / d
+        assert m.source == expect and err < 0.1, (turn, m.source, err)
+        assert est.timings["silhouette"] > 0
+
+
+def test_prepare_builds_the_silhouette_templates_where_they_will_be_used(objects, rng):
+    from rigidpose.estimate.silhouette import SilhouetteConfig, SilhouetteSearch
+    from rigidpose.estimate.silhouette_templates import TemplateConfig
+
+    cards, meshes = objects
+    small = SilhouetteConfig(templates=TemplateConfig(views=20, in_plane=4))
+    for mode, with_depth, built in (("rgb", True, set()), ("rgb", False, {1, 2}), ("always", True, {1, 2}),
+                                    ("off", False, set())):
+        est = Estimator(GtCropStage(cards, meshes, rng), None, cards, meshes, silhouette=mode)
+        est.silhouette = SilhouetteSearch(small)
+        est.prepare(with_depth=with_depth)
+        assert set(est.silhouette._banks) == built, (mode, with_depth)

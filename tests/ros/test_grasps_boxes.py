@@ -114,8 +114,9 @@ def test_box_cache_waits_for_the_stamp():
 
 def test_checkpoint_options():
     kw = checkpoint_options({"objects": ["1", "2"], "score_threshold": 0.2, "use_depth": True, "icp": True,
-                             "tracking": True, "use_boxes": True})
+                             "tracking": True, "silhouette": "off", "use_boxes": True})
     assert kw == {"objects": [1, 2], "score_threshold": 0.2, "use_depth": True, "icp": True, "tracking": True,
-                  "detector": None}
+                  "silhouette": "off", "detector": None}
+    assert checkpoint_options({})["silhouette"] == "rgb"
     assert checkpoint_options({"objects": ["bracket", "2"]})["objects"] is None  # names: filtered after estimation
     assert checkpoint_options({})["detector"] == "auto"

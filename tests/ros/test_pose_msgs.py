@@ -109,6 +109,7 @@ def test_outputs_name_instances_filter_and_keep_the_header(rng):
 def test_parse_config_validates():
     cfg = parse_config({"T_base_cam": [0, 0, 1, 0, 0, 0, 1], "camera_frame": "cam", "objects": [""]})
     assert cfg.T_base_cam.t[2] == 1.0 and cfg.objects == () and cfg.icp is False  # icp needs depth
+    assert cfg.silhouette == "rgb" and cfg.estimator_options()["silhouette"] == "rgb"
     for bad in (
         {"score_threshold": 1.5},
         {"max_rate_hz": -1.0},
@@ -116,6 +117,7 @@ def test_parse_config_validates():
         {"T_base_cam": [0, 0, 1, 0, 0, 0, 1]},  # without camera_frame
         {"no_such_parameter": 1},
         {"warn_period_s": 0.0},
+        {"silhouette": "yes"},
     ):
         with pytest.raises(BadParameter):
             parse_config(bad)

@@ -48,7 +48,7 @@ def load_estimator(options: dict[str, Any], factory: str = "") -> tuple[PoseEsti
     """``(estimator or None, description)`` for the node's options.
 
     Args:
-        options: ``checkpoint, objects, score_threshold, use_depth, icp, tracking, use_boxes``.
+        options: ``checkpoint, objects, score_threshold, use_depth, icp, tracking, silhouette, use_boxes``.
         factory: ``"module:callable"``; the callable takes ``options`` and returns a
             :class:`PoseEstimator`. Only for tests and other backends: the shipped path
             is ``rigidpose.estimate.Estimator.from_checkpoint(checkpoint, **options)``.
@@ -75,6 +75,9 @@ def load_estimator(options: dict[str, Any], factory: str = "") -> tuple[PoseEsti
     except Exception as exc:  # the checkpoint is user input: report it in one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadParameter(f"cannot load checkpoint {checkpoint!r}: {first}") from None
+    prepare = getattr(est, "prepare", None)
+    if prepare is not None:  # the silhouette templates, built before the first frame instead of during it
+        prepare(with_depth=kwargs["use_depth"])
     det = "no detector (boxes from the `boxes` topic)" if kwargs["detector"] is None else "its detector"
     return est, f"estimator from checkpoint {checkpoint} ({det}; icp={kwargs['icp']}, tracking={kwargs['tracking']})"
 
@@ -94,6 +97,7 @@ def checkpoint_options(options: dict[str, Any]) -> dict[str, Any]:
         "use_depth": bool(options.get("use_depth", False)),
         "icp": bool(options.get("icp", False)),
         "tracking": bool(options.get("tracking", False)),
+        "silhouette": str(options.get("silhouette", "rgb")),
         "detector": None if options.get("use_boxes") else "auto",
     }
 

@@ -21,6 +21,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "use_depth": (False, "subscribe to `depth` and pair it with the image by stamp"),
     "icp": (True, "refine poses with ICP on depth (needs use_depth)"),
     "tracking": (False, "track objects between frames"),
+    "silhouette": ("rgb", "fit the model's silhouette to the network's mask (needs the meshes; about 0.3 s per "
+                          "object): rgb (frames without depth), always, or off"),
     "publish_tf": (True, "publish camera_frame -> <object>_<k> on /tf"),
     "camera_frame": ("", "camera optical frame id; empty: the image's header.frame_id"),
     "base_frame": ("base_link", "parent frame of T_base_cam on /tf_static"),
@@ -48,6 +50,7 @@ class NodeConfig:
     use_depth: bool = False
     icp: bool = True
     tracking: bool = False
+    silhouette: str = "rgb"
     publish_tf: bool = True
     camera_frame: str = ""
     base_frame: str = "base_link"
@@ -70,6 +73,7 @@ class NodeConfig:
             "use_depth": self.use_depth,
             "icp": self.icp,
             "tracking": self.tracking,
+            "silhouette": self.silhouette,
             "use_boxes": self.use_boxes,
         }
 
@@ -100,12 +104,14 @@ def parse_config(values: dict[str, Any]) -> NodeConfig:
         raise BadParameter("T_base_cam needs camera_frame: the static transform must name the camera frame")
     if T is not None and not v["base_frame"]:
         raise BadParameter("T_base_cam needs a non-empty base_frame")
+    if str(v["silhouette"]) not in ("rgb", "always", "off"):
+        raise BadParameter(f"silhouette must be rgb, always or off, got {v['silhouette']!r}")
     if v["icp"] and not v["use_depth"]:
         v["icp"] = False  # ICP needs depth; documented, not an error
     return NodeConfig(
         checkpoint=str(v["checkpoint"]), objects=tuple(str(o) for o in v["objects"] if str(o)),
         score_threshold=float(v["score_threshold"]), use_depth=bool(v["use_depth"]), icp=bool(v["icp"]),
-        tracking=bool(v["tracking"]), publish_tf=bool(v["publish_tf"]), camera_frame=str(v["camera_frame"]),
+        tracking=bool(v["tracking"]), silhouette=str(v["silhouette"]), publish_tf=bool(v["publish_tf"]), camera_frame=str(v["camera_frame"]),
         base_frame=str(v["base_frame"]), T_base_cam=T, max_rate_hz=float(v["max_rate_hz"]),
         depth_tolerance_s=float(v["depth_tolerance_s"]), status_period_s=float(v["status_period_s"]),
         warn_period_s=float(v["warn_period_s"]), grasps=str(v["grasps"]), use_boxes=bool(v["use_boxes"]),

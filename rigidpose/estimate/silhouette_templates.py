@@ -1,0 +1,163 @@
+"""Silhouette templates of one object: a pose from the shape of its mask alone.
+
+The model is ray-cast once per viewpoint (a Fibonacci sphere of ``views`` directions) and
+each silhouette is turned about the optical axis in ``in_plane`` steps. Every silhouette is
+cut at its bounding box and resampled to a ``grid`` × ``grid`` square (aspect kept), so a
+mask of any size compares to every template by one matrix product (IoU of the normalised
+shapes). The templates are rendered with the object's bounding-box centre on the optical
+axis, where a turn of the image is exactly a turn of the object about the axis.
+
+A query mask is first warped into a virtual camera that looks along the ray through the
+mask's centroid (a pure rotation of the real camera, so the homography is exact for a
+pinhole camera), which removes most of the perspective an off-centre object shows. The
+best templates then give poses: rotation from the template, distance from the ratio of the
+template's and the mask's sizes, and the centre's direction from the template's offset of
+the centre from its box. These poses are coarse (the grid is about 10° apart); the caller
+refines them (:mod:`.silhouette`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from rigidpose.geometry import Camera, Pose
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TemplateConfig:
+    """Settings of :class:`SilhouetteTemplates`.
+
+    Attributes:
+        views: viewing directions (Fibonacci sphere; 600 ≈ 8° apart).
+        in_plane: turns about the optical axis per view (36 = 10° apart).
+        grid: side of the normalised silhouettes, cells.
+        render_px: side of the template renders, pixels.
+        distance: render distance, × the object diameter (the perspective of a typical view).
+    """
+
+    views: int = 600
+    in_plane: int = 36
+    grid: int = 32
+    render_px: int = 128
+    distance: float = 4.0
+
+
+def fibonacci_sphere(n: int) -> F64:
+    """(n, 3) unit vectors spread evenly over the sphere."""
+    i = np.arange(n) + 0.5
+    polar = np.arccos(1.0 - 2.0 * i / n)
+    azimuth = np.pi * (1.0 + 5.0**0.5) * i
+    return np.stack([np.cos(azimuth) * np.sin(polar), np.sin(azimuth) * np.sin(polar), np.cos(polar)], axis=1)
+
+
+def look_at(direction: F64) -> F64:
+    """``R_cam_obj`` of a camera placed along ``direction`` (unit, object frame) looking at the origin."""
+    z = -np.asarray(direction, np.float64)
+    up = np.array([0.0, 0.0, 1.0]) if abs(z[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(up, z)
+    x /= np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z], axis=0)
+
+
+def _rot_z(angle: float) -> F64:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def normalise(mask: NDArray, grid: int) -> tuple[NDArray[np.float32], F64, float] | None:
+    """A mask (h, w) resampled into a ``grid``² square at its bounding box (aspect kept).
+
+    Returns the flattened (grid², ) coverage in [0, 1], the box centre (2,) in pixels and the
+    box's longer side in pixels; None for a mask of fewer than 5 pixels.
+    """
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 5:
+        return None
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    centre = np.array([0.5 * (x0 + x1), 0.5 * (y0 + y1)])
+    side = float(max(x1 - x0, y1 - y0))
+    a = grid / side
+    A = np.array([[a, 0.0, 0.5 * grid - a * centre[0]], [0.0, a, 0.5 * grid - a * centre[1]]])
+    out = cv2.warpAffine(np.asarray(mask, np.float32), A, (grid, grid),
+                         flags=cv2.INTER_AREA if a < 1 else cv2.INTER_LINEAR)
+    return out.ravel(), centre, side
+
+
+class SilhouetteTemplates:
+    """The normalised silhouettes of one object (built once; a few seconds on 2 cores).
+
+    Args:
+        caster: the object's :class:`~rigidpose.objects.raycast.MeshRaycaster`.
+        centre: (3,) the object-frame point put on the optical axis (the bounding-box centre), metres.
+        diameter: the object's diameter, metres.
+    """
+
+    def __init__(self, caster, centre: F64, diameter: float, config: TemplateConfig = TemplateConfig()) -> None:
+        self.config, self.centre = config, np.asarray(centre, np.float64).reshape(3)
+        n = config.render_px
+        self.focal = 0.6 * n * config.distance  # the diameter spans 60 % of the render: every part stays inside
+        self.z0 = config.distance * float(diameter)
+        cam = Camera(np.array([[self.focal, 0.0, 0.5 * n - 0.5], [0.0, self.focal, 0.5 * n - 0.5], [0.0, 0.0, 1.0]]), n, n)
+        shapes, rotations, offsets, sides = [], [], [], []
+        for direction in fibonacci_sphere(config.views):
+            R_view = look_at(direction)
+            hit = caster.render(Pose(R_view, [0.0, 0.0, self.z0] - R_view @ self.centre), cam).hit.astype(np.float32)
+            for k in range(config.in_plane):
+                angle = 2.0 * np.pi * k / config.in_plane
+                M = cv2.getRotationMatrix2D((0.5 * n - 0.5, 0.5 * n - 0.5), -np.degrees(angle), 1.0)
+                norm = normalise(cv2.warpAffine(hit, M, (n, n), flags=cv2.INTER_LINEAR) > 0.5, config.grid)
+                if norm is None:
+                    continue
+                shape, box_centre, side = norm
+                shapes.append(np.round(255.0 * shape).astype(np.uint8))
+                rotations.append(_rot_z(angle) @ R_view)
+                offsets.append((np.array([0.5 * n - 0.5, 0.5 * n - 0.5]) - box_centre) / side)
+                sides.append(side)
+        if not shapes:
+            raise ValueError("the mesh is not visible from any template view")
+        self.shapes = np.stack(shapes)  # (M, grid²) uint8 coverage × 255
+        self.areas = self.shapes.sum(axis=1, dtype=np.float64) / 255.0
+        self.rotations, self.offsets, self.sides = np.stack(rotations), np.stack(offsets), np.asarray(sides)
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    def search(self, mask: NDArray, camera: Camera, k: int) -> list[tuple[Pose, float]]:
+        """Up to ``k`` coarse ``T_cam_obj`` for an (H, W) bool mask of ``camera``'s image, with
+        their normalised-shape IoU, best first; empty when the mask is too small."""
+        ys, xs = np.nonzero(mask)
+        if len(xs) < 20:
+            return []
+        K = camera.K
+        ray = np.linalg.solve(K, [xs.mean(), ys.mean(), 1.0])
+        ray /= np.linalg.norm(ray)
+        x_axis = np.cross([0.0, 1.0, 0.0], ray)
+        x_axis /= np.linalg.norm(x_axis)
+        R_cam_virt = np.stack([x_axis, np.cross(ray, x_axis), ray], axis=1)
+        size = int(3 * max(xs.max() - xs.min(), ys.max() - ys.min()) + 16)
+        K_virt = np.array([[K[0, 0], 0.0, 0.5 * size], [0.0, K[1, 1], 0.5 * size], [0.0, 0.0, 1.0]])
+        H = K_virt @ R_cam_virt.T @ np.linalg.inv(K)
+        warped = cv2.warpPerspective(np.asarray(mask, np.float32), H, (size, size), flags=cv2.INTER_LINEAR) > 0.5
+        norm = normalise(warped, self.config.grid)
+        if norm is None:
+            return []
+        shape, centre, side = norm
+        inter = np.empty(len(self.shapes))
+        for i in range(0, len(self.shapes), 4096):  # float32 in chunks: the bank stays uint8
+            inter[i : i + 4096] = self.shapes[i : i + 4096].astype(np.float32) @ shape / 255.0
+        iou = inter / np.maximum(self.areas + shape.sum() - inter, 1e-9)
+        out = []
+        focal = 0.5 * (K[0, 0] + K[1, 1])
+        for i in np.argsort(-iou)[:k]:
+            z = self.z0 * (focal / self.focal) * (self.sides[i] / side)
+            pixel = centre + self.offsets[i] * side
+            t_virt = z * np.linalg.solve(K_virt, [pixel[0], pixel[1], 1.0])
+            R = R_cam_virt @ self.rotations[i]
+            out.append((Pose(R, R_cam_virt @ t_virt - R @ self.centre, "cam", "obj"), float(iou[i])))
+        return out
