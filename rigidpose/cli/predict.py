@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "from a grid of 60 rotations and keep the best (0.1-0.4 s per object on 2 cores)")
     p.add_argument("--silhouette", choices=["rgb", "always", "off"], default="rgb",
                    help="fit the model's silhouette to the network's mask sharpened with GrabCut, and keep the best "
-                   "fit (needs the meshes, see --models; about 0.3 s per object on 2 cores): on images without depth "
+                   "fit (needs the meshes, see --models; 0.2-0.4 s per object on 2 cores): on images without depth "
                    "(rgb, the default), on every image (always), or never (off: the network's heads alone)")
     p.add_argument("--track", action=argparse.BooleanOptionalAction, default=False, help="track over frames")
     p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,

@@ -21,7 +21,7 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "use_depth": (False, "subscribe to `depth` and pair it with the image by stamp"),
     "icp": (True, "refine poses with ICP on depth (needs use_depth)"),
     "tracking": (False, "track objects between frames"),
-    "silhouette": ("rgb", "fit the model's silhouette to the network's mask (needs the meshes; about 0.3 s per "
+    "silhouette": ("rgb", "fit the model's silhouette to the network's mask (needs the meshes; 0.2-0.4 s per "
                           "object): rgb (frames without depth), always, or off"),
     "publish_tf": (True, "publish camera_frame -> <object>_<k> on /tf"),
     "camera_frame": ("", "camera optical frame id; empty: the image's header.frame_id"),
