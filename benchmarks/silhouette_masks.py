@@ -57,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 model, info = ds.models[g.obj_id], ds.models_info[g.obj_id]
                 caster, centre = est.raycaster(g.obj_id), info.min_xyz + 0.5 * info.size_xyz
-                truth = cv2.imread(str(ds.mask_visib_path("train_synth", scene, im, k)), cv2.IMREAD_GRAYSCALE) > 0
+                path = ds.mask_visib_path("train_synth", scene, im, k)
+                truth = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+                if truth is None:
+                    raise SystemExit(f"cannot read the true visible mask {path}: the test set needs mask_visib/")
+                truth = truth > 0
                 crop = est.crop(rgb, camera, [CropRequest(g.obj_id, np.asarray(gi.bbox_visib, np.float64))])[0]
                 pts = model.vertices[np.linspace(0, len(model.vertices) - 1, 1000).astype(int)]
                 err = adi if info.symmetries.is_symmetric else add

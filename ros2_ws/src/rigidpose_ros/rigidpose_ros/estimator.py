@@ -72,12 +72,11 @@ def load_estimator(options: dict[str, Any], factory: str = "") -> tuple[PoseEsti
     kwargs = checkpoint_options(options)
     try:
         est = Estimator.from_checkpoint(checkpoint, **kwargs)
-    except Exception as exc:  # the checkpoint is user input: report it in one line
+        # the silhouette templates, built before the first frame instead of during it
+        est.prepare(with_depth=kwargs["use_depth"])
+    except Exception as exc:  # the checkpoint and its meshes are user input: report it in one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadParameter(f"cannot load checkpoint {checkpoint!r}: {first}") from None
-    prepare = getattr(est, "prepare", None)
-    if prepare is not None:  # the silhouette templates, built before the first frame instead of during it
-        prepare(with_depth=kwargs["use_depth"])
     det = "no detector (boxes from the `boxes` topic)" if kwargs["detector"] is None else "its detector"
     return est, f"estimator from checkpoint {checkpoint} ({det}; icp={kwargs['icp']}, tracking={kwargs['tracking']})"
 
