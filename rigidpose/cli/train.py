@@ -54,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--detector-init", choices=("posenet", "scratch"), default="posenet",
                    help="the detector's encoder and decoder start from the trained PoseNet's (default; needs "
                    "--detector-width equal to --width) or from random weights")
+    p.add_argument("--background-swap", type=float, default=0.5, metavar="P",
+                   help="PoseNet: probability of replacing everything outside the object's visible mask in a "
+                   "training crop with a smooth procedural background (default 0.5)")
+    p.add_argument("--detector-background-swap", type=float, default=0.0, metavar="P",
+                   help="the detector: the same on whole training images (default 0: there it also removes "
+                   "distractors and occluders, and detectors trained with 0.5 boxed fewer test objects)")
     p.add_argument("--loader-workers", type=int, default=0, metavar="N",
                    help="processes that prepare batches beside training (default 0: on 2 cores a worker "
                    "competes with the training threads and was 11%% slower; use it where cores are spare)")
@@ -67,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rigidpose.errors import RigidposeError
+    from rigidpose.net.augment import AugmentConfig
     from rigidpose.net.detector import CenterNetDetector
     from rigidpose.net.posenet import PoseNetConfig
     from rigidpose.net.train import TrainConfig, train
@@ -84,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
             detector_share=args.detector_share,
             detector_epochs=args.detector_epochs, detector_width=detector_width,
             detector_input=args.detector_input, detector_batch=args.detector_batch,
-            detector_init=args.detector_init,
+            detector_init=args.detector_init, augment=AugmentConfig(p_background=args.background_swap),
+            detector_background_swap=args.detector_background_swap,
         )
         PoseNetConfig(width=args.width, input_size=args.input)  # validate early, with a clear message
         if args.detector:

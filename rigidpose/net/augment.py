@@ -19,7 +19,14 @@ U8 = NDArray[np.uint8]
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Probabilities and strengths of the augmentations (``p_*`` in [0, 1])."""
+    """Probabilities and strengths of the augmentations (``p_*`` in [0, 1]).
+
+    ``p_background`` (the background swap) is PoseNet's; the detector has its own
+    (``TrainConfig.detector_background_swap``, 0 by default): on whole images the swap also
+    removes distractors and occluders, and detectors trained without it boxed more of the
+    bracket benchmark's test objects, while PoseNet's masks were worse without it
+    (docs/benchmarks.md, session 9).
+    """
 
     p_background: float = 0.5
     p_colour: float = 0.8

@@ -12,6 +12,7 @@ fraction of detections that are right), pooled over the classes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,6 @@ def detector_task(cfg, bop: BopDataset, obj_ids: list[int]) -> Task:
         return (f"loss {row['train_loss']:.4f}, val AP50 {row['val_ap50']:.3f}, recall {row['val_recall50']:.3f}, "
                 f"precision {row['val_precision50']:.3f}")
 
-    train_ds = full.subset(held, cfg.augment, inside=False)
+    train_ds = full.subset(held, replace(cfg.augment, p_background=cfg.detector_background_swap), inside=False)
     val_ds = full.subset(held, None, limit=cfg.max_val_samples)
     return Task(model, card, train_ds, val_ds, loss, validate_detector, "val_ap50", True, describe)

@@ -87,6 +87,8 @@ class TrainConfig:
     # "posenet": the detector's encoder and decoder start from PoseNet's ``best`` (same
     # architecture at the same width); "scratch": from random weights
     detector_init: str = "posenet"
+    # the detector's background swap probability (PoseNet's is ``augment.p_background``)
+    detector_background_swap: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.detector_share < 1.0:
@@ -96,6 +98,9 @@ class TrainConfig:
         if self.detector and self.detector_init == "posenet" and self.detector_width != self.width:
             raise ValueError(f"the detector can start from PoseNet's encoder only at the same width: detector width "
                              f"{self.detector_width} against PoseNet's {self.width} (or choose detector init 'scratch')")
+        if not (0.0 <= self.augment.p_background <= 1.0 and 0.0 <= self.detector_background_swap <= 1.0):
+            raise ValueError(f"background swap probabilities must be in [0, 1], got {self.augment.p_background} "
+                             f"(PoseNet) and {self.detector_background_swap} (detector)")
         if self.loader_workers < 0:
             raise ValueError(f"loader workers must be 0 or more, got {self.loader_workers}")
 

@@ -226,3 +226,13 @@ def test_kind_check(straight, tmp_path):
     (tmp_path / "old.json").write_text(json.dumps(card))
     with pytest.raises(RigidposeError, match="does not match its arch"):
         load_checkpoint(tmp_path / "old")
+
+
+def test_the_detector_has_its_own_background_swap(data, tmp_path):
+    """PoseNet's ``augment.p_background`` does not reach the detector's training images; its
+    own ``detector_background_swap`` (0 by default) does. Evaluation never augments."""
+    bop = BopDataset(data)
+    default = detector_task(config(data, tmp_path / "a", augment=AugmentConfig(p_background=0.9)), bop, [1, 2])
+    assert default.train_ds.augment_config.p_background == 0.0 and default.val_ds.augment_config is None
+    swapped = detector_task(config(data, tmp_path / "b", detector_background_swap=0.4), bop, [1, 2])
+    assert swapped.train_ds.augment_config.p_background == 0.4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 import torch
@@ -96,6 +97,15 @@ def test_cli_train_and_errors(data, tmp_path, capsys):
     assert main([*args, "--no-detector"]) == 0
     assert "1 epochs" in capsys.readouterr().out and (out / "last.safetensors").exists()
     assert not (out / "detector").exists()
+    config = json.loads((out / "last.json").read_text())["training"]["config"]
+    # the background swap: on for PoseNet's crops, off for the detector's whole images
+    assert config["augment"]["p_background"] == 0.5 and config["detector_background_swap"] == 0.0
+    swap = ["--background-swap", "0.2", "--detector-background-swap", "0.3", "--out", str(tmp_path / "swap")]
+    assert main([*args, "--no-detector", *swap]) == 0
+    config = json.loads((tmp_path / "swap" / "last.json").read_text())["training"]["config"]
+    assert config["augment"]["p_background"] == 0.2 and config["detector_background_swap"] == 0.3
+    assert main([*args, "--detector-background-swap", "1.5"]) == 1
+    assert "background swap probabilities must be in [0, 1]" in capsys.readouterr().err
     assert main([*args, "--detector-share", "1.5"]) == 1
     assert "share of the time budget" in capsys.readouterr().err
     assert main([*args[:-1], "--objects", "7", "--no-progress"]) == 1
