@@ -64,7 +64,8 @@ def _residuals_and_jacobian(pose: Pose, X: F64, uv: F64, K: F64, sw: F64) -> tup
 
 
 def refine_lm(
-    pose: Pose, points_obj: F64, points_ideal_px: F64, K: F64, weights: F64, iterations: int = 15
+    pose: Pose, points_obj: F64, points_ideal_px: F64, K: F64, weights: F64, iterations: int = 15,
+    normals: F64 | None = None,
 ) -> tuple[Pose, F64, F64]:
     """Weighted Levenberg–Marquardt on the reprojection error.
 
@@ -74,18 +75,30 @@ def refine_lm(
         points_ideal_px: (N, 2) undistorted pixels.
         K: (3, 3) intrinsics.
         weights: (N,) non-negative weights (keypoint confidences).
+        normals: (N, 2) unit image directions, or None. When given, each residual is the
+            reprojection error along its normal only (point-to-line, as for contour points,
+            which may slide along their contour); otherwise both pixel coordinates.
 
     Returns:
-        The refined pose, the weighted residuals (2N,) and their Jacobian (2N, 6).
+        The refined pose, the weighted residuals (2N,; N with ``normals``) and their
+        Jacobian (2N, 6; N, 6 with ``normals``).
     """
     sw = np.sqrt(np.asarray(weights, dtype=np.float64))
-    r, J = _residuals_and_jacobian(pose, points_obj, points_ideal_px, K, sw)
+    n = None if normals is None else np.asarray(normals, dtype=np.float64).reshape(-1, 2)
+
+    def residuals(p: Pose) -> tuple[F64, F64]:
+        r, J = _residuals_and_jacobian(p, points_obj, points_ideal_px, K, sw)
+        if n is None:
+            return r, J
+        return np.einsum("ij,ij->i", r.reshape(-1, 2), n), np.einsum("ijk,ij->ik", J.reshape(-1, 2, 6), n)
+
+    r, J = residuals(pose)
     lam = 1e-3
     for _ in range(iterations):
         H = J.T @ J
         step = -np.linalg.solve(H + lam * np.diag(np.diag(H) + 1e-12), J.T @ r)
         candidate = apply_perturbation(pose, step)
-        r2, J2 = _residuals_and_jacobian(candidate, points_obj, points_ideal_px, K, sw)
+        r2, J2 = residuals(candidate)
         if r2 @ r2 < r @ r:
             improvement = (r @ r - r2 @ r2) / max(r @ r, 1e-300)
             pose, r, J, lam = candidate, r2, J2, lam * 0.3

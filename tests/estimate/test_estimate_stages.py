@@ -105,9 +105,11 @@ def test_pipeline_with_gt_crops_icp_and_visible_fraction(objects, rng):
 
 
 def test_depth_verified_pose_is_scored_by_the_depth(objects, rng):
-    """Keypoint confidences of 0.05 (an unsure network) and a wrong RGB rotation: without depth
-    nothing passes the 0.3 threshold; with depth, the depth search finds the pose and the
-    score becomes box score × depth agreement."""
+    """Keypoint confidences of 0.05 (an unsure network) and a wrong PnP pose: scored by the
+    keypoints alone (no depth, no silhouette stage) nothing passes the 0.3 threshold; with
+    depth, the depth search finds the pose and the score becomes box score × depth agreement.
+    RGB-only with the silhouette stage, the direct head's pose (right here) explains the mask
+    and is scored by that overlap instead."""
     cards, meshes = objects
 
     class Unsure(GtCropStage):
@@ -123,7 +125,10 @@ def test_depth_verified_pose_is_scored_by_the_depth(objects, rng):
     crop.gt = [(1, T1)]
     boxes = [(1, gt_box(meshes, 1, T1))]
     rgb = np.zeros((480, 640, 3), np.uint8)
-    assert est.measure(rgb, CAM, None, boxes) == []
+    keypoints_only = Estimator(crop, None, cards, meshes, score_threshold=0.3, silhouette="off")
+    assert keypoints_only.measure(rgb, CAM, None, boxes) == []
+    [m] = est.measure(rgb, CAM, None, boxes)
+    assert m.source == "direct" and m.estimate.score > 0.9**8  # IoU⁸ of the direct pose's silhouette
     [m] = est.measure(rgb, CAM, render_depth(meshes, crop.gt), boxes)
     assert m.source.endswith("icp") and m.depth_verified
     assert m.estimate.score == pytest.approx(m.depth_agreement) and m.depth_agreement > 0.9  # box score 1 × agreement
@@ -186,6 +191,9 @@ def test_silhouette_fit_replaces_a_wrong_orientation_and_keeps_a_right_one(objec
         err = add(m.estimate.pose.R, m.estimate.pose.t, T1.R, T1.t, meshes[1].vertices) / d
         assert m.source == expect and err < 0.1, (turn, m.source, err)
         assert est.timings["silhouette"] > 0
+        # both score by their silhouette's overlap with the mask (the user box scores 1): IoU⁸,
+        # over 0.9⁸ for a right pose, not the heads' keypoint confidence
+        assert 0.9**8 < m.estimate.score < 1.0, (turn, m.estimate.score)
 
 
 def test_prepare_builds_the_silhouette_templates_where_they_will_be_used(objects, rng):
