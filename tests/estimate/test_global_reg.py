@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from rigidpose.estimate.depth_refine import DepthRefiner, observed_points
+import rigidpose.estimate.depth_refine as depth_refine
+from rigidpose.estimate.depth_refine import DepthRefiner, depth_segments, observed_points
 from rigidpose.estimate.global_reg import ModelCloud, depth_agreement, grid_hypotheses, rotation_grid
 from rigidpose.geometry import Camera, Pose, axis_angle_to_matrix
 from rigidpose.objects.parts import bracket
@@ -154,3 +155,50 @@ def test_agreement_counts_occluded_pixels_half_and_see_through_pixels_not_at_all
     wall = np.where(hit, depth, truth.t[2] + diameter)  # a wall behind the bracket
     # without a mask that half is 1; the depth half gives nothing
     assert depth_agreement(front, caster, CAM, wall, None, diameter) == pytest.approx(0.5, abs=0.01)
+
+
+def _plate_in_front(caster, truth, diameter, rng, share=0.3):
+    """Depth of the bracket at ``truth`` with a plate 0.3 d in front of the left ``share`` of its
+    box (background 0 = invalid), and a mask that covers the bracket *and* the plate, as a
+    crop net's mask covers an occluder; also the plate's and the visible bracket's masks."""
+    depth, hit = _frame(caster, truth, rng)
+    rows, cols = np.nonzero(hit)
+    plate = np.zeros_like(hit)
+    plate[rows.min() : rows.max(), max(cols.min() - 40, 0) : int(cols.min() + share * (cols.max() - cols.min()))] = True
+    depth = np.where(plate, truth.t[2] - 0.3 * diameter, np.where(hit, depth, 0.0)).astype(np.float32)
+    return depth, hit | plate, plate, hit & ~plate
+
+
+def test_depth_segments_cut_the_mask_where_the_depth_jumps(part, rng):
+    mesh, caster, diameter = part
+    depth, mask, plate, visible = _plate_in_front(caster, POSES[0], diameter, rng)
+    pieces = depth_segments(mask, depth, diameter)
+    assert len(pieces) == 2
+
+    def iou(a, b):
+        return np.count_nonzero(a & b) / np.count_nonzero(a | b)
+
+    assert max(iou(p, plate) for p in pieces) > 0.97 and max(iou(p, visible) for p in pieces) > 0.9
+    assert all(not (p & ~mask).any() for p in pieces)
+    # one surface: nothing to cut; invalid depth cuts but does not crash
+    assert depth_segments(visible, np.where(visible, 0.4, 0.0).astype(np.float32), diameter) == []
+    holes = depth.copy()
+    holes[::7] = np.nan
+    assert len(depth_segments(mask, holes, diameter)) <= 3
+    assert depth_segments(np.zeros_like(mask), depth, diameter) == []
+
+
+def test_refiner_fits_the_piece_of_a_mask_that_also_covers_an_occluder(part, rng, monkeypatch):
+    """The mask covers the bracket and a plate in front of a third of it, and the RGB pose is 120°
+    off. The search over the whole mask's depth, mostly plate, finds nothing the depth agrees
+    with; on the piece the depth jump cuts out, it finds the pose."""
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, mask, _, _ = _plate_in_front(caster, truth, diameter, rng)
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask)
+    assert out.source == "depth+icp"
+    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
+    monkeypatch.setattr(depth_refine, "depth_segments", lambda *a, **k: [])
+    whole = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask)
+    assert np.degrees(whole.pose.angle_to(truth)) > 10
