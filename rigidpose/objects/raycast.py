@@ -35,7 +35,14 @@ class RaycastImage:
 
 
 class MeshRaycaster:
-    """Ray-casts one triangle mesh given in its object frame (metres)."""
+    """Ray-casts one triangle mesh given in its object frame (metres).
+
+    The viewing rays of every pixel are computed once per camera (undistorting a whole
+    image's pixels costs far more than casting a region's rays) and kept for the last
+    ``RAY_CACHE`` cameras; a region of interest slices them.
+    """
+
+    RAY_CACHE = 4
 
     def __init__(self, vertices: ArrayLike, faces: ArrayLike) -> None:
         import open3d as o3d
@@ -46,6 +53,21 @@ class MeshRaycaster:
             o3d.core.Tensor(np.ascontiguousarray(faces, dtype=np.uint32)),
         )
         self._o3d = o3d
+        self._rays: dict[tuple, NDArray[np.float32]] = {}
+
+    def ray_grid(self, camera: Camera) -> NDArray[np.float32]:
+        """(H, W, 3) float32 viewing rays (``z = 1``, distortion removed) of every pixel of ``camera``."""
+        dist = np.asarray(camera.dist, np.float64)
+        key = (camera.K.tobytes(), dist.tobytes(), camera.distortion_model, camera.width, camera.height)
+        grid = self._rays.get(key)
+        if grid is None:
+            v, u = np.mgrid[0 : camera.height, 0 : camera.width]
+            uv = np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)
+            grid = camera.rays(uv).astype(np.float32).reshape(camera.height, camera.width, 3)
+            if len(self._rays) >= self.RAY_CACHE:
+                self._rays.pop(next(iter(self._rays)))
+            self._rays[key] = grid
+        return grid
 
     def render(
         self, T_cam_obj: Pose, camera: Camera, roi: tuple[int, int, int, int] | None = None, normals: bool = True
@@ -64,23 +86,19 @@ class MeshRaycaster:
         if x1 <= x0 or y1 <= y0:
             z = np.zeros((0, 0), np.float32)
             return RaycastImage(z, np.zeros((0, 0, 3), np.float32), (x0, y0, 0, 0))
-        v, u = np.mgrid[y0:y1, x0:x1]
-        rays_cam = camera.rays(np.stack([u.ravel(), v.ravel()], 1).astype(np.float64))  # z = 1
-        R, t = T_cam_obj.R, T_cam_obj.t
-        origin_obj = -R.T @ t
-        dirs_obj = rays_cam @ R  # = (R^T @ d) for each row
-        rays = np.concatenate([np.broadcast_to(origin_obj, dirs_obj.shape), dirs_obj], axis=1)
-        ans = self._scene.cast_rays(self._o3d.core.Tensor(rays.astype(np.float32)))
+        rays_cam = self.ray_grid(camera)[y0:y1, x0:x1].reshape(-1, 3)  # z = 1
+        R = np.asarray(T_cam_obj.R, np.float32)
+        rays = np.empty((len(rays_cam), 6), np.float32)
+        rays[:, :3] = -T_cam_obj.R.T @ T_cam_obj.t  # the camera centre in the object frame
+        np.matmul(rays_cam, R, out=rays[:, 3:])  # each row R^T d
+        ans = self._scene.cast_rays(self._o3d.core.Tensor(rays))
         t_hit = ans["t_hit"].numpy()  # in units of the direction's length, i.e. z-depth
         hit = np.isfinite(t_hit)
-        depth = np.where(hit, t_hit, 0.0).astype(np.float32).reshape(y1 - y0, x1 - x0)
+        depth = np.where(hit, t_hit, np.float32(0.0)).reshape(y1 - y0, x1 - x0)
         if not normals:
             return RaycastImage(depth, None, (x0, y0, x1 - x0, y1 - y0))
-        n_obj = ans["primitive_normals"].numpy().astype(np.float64)
-        n_cam = n_obj @ R.T
+        n_cam = ans["primitive_normals"].numpy() @ R.T
         # Normals face the camera: flip those pointing away (open meshes, inconsistent winding).
-        flip = np.sum(n_cam * rays_cam, axis=1) > 0
-        n_cam[flip] *= -1.0
+        n_cam[np.einsum("ij,ij->i", n_cam, rays_cam) > 0] *= -1.0
         n_cam[~hit] = 0.0
-        normals = n_cam.astype(np.float32).reshape(y1 - y0, x1 - x0, 3)
-        return RaycastImage(depth, normals, (x0, y0, x1 - x0, y1 - y0))
+        return RaycastImage(depth, n_cam.reshape(y1 - y0, x1 - x0, 3), (x0, y0, x1 - x0, y1 - y0))
