@@ -12,7 +12,8 @@
 3. When nothing so far agrees well, the mask may cover more than the object: a crop net
    trained for minutes often paints the occluder in front of a partly hidden object into
    its mask, and ICP then fits the model to both. The mask is split where the depth jumps
-   (:func:`depth_segments`) and steps 1–2 run again on each sizeable piece.
+   (:func:`depth_segments`) and steps 1–2 run again on each sizeable piece, until one
+   agrees well.
 4. The accepted result that the depth image and the *whole* mask agree with best
    (:func:`~rigidpose.estimate.global_reg.depth_agreement`) wins; the RGB pose stays when
    no ICP run is accepted.
@@ -133,15 +134,15 @@ class DepthRefiner:
             if start is not None and attempt(start, name):
                 return Refined(candidates[-1].pose, candidates[-1].covariance, name, scores[-1])
         if self.global_init and mask is not None and mesh is not None:
-            def search(piece: NDArray) -> None:
-                for start in grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed_points(camera, depth, piece, diameter)):
-                    attempt(start, "depth+icp", piece)
+            def search(piece: NDArray) -> bool:
+                """The grid search on the depth inside ``piece``; True when a result agrees well."""
+                hypotheses = grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed_points(camera, depth, piece, diameter))
+                return any([attempt(start, "depth+icp", piece) for start in hypotheses])
 
-            search(mask)
-            if max(scores, default=0.0) < self.good_agreement:
+            if not search(mask):
                 for piece in depth_segments(mask, depth, diameter):
-                    attempt(pose, source + "+icp", piece)
-                    search(piece)
+                    if attempt(pose, source + "+icp", piece) or search(piece):
+                        break  # a piece the depth agrees with: the rest cannot do much better
         if not candidates:
             return Refined(pose, covariance, source)
         best = int(np.argmax(scores))

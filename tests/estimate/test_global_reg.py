@@ -202,3 +202,20 @@ def test_refiner_fits_the_piece_of_a_mask_that_also_covers_an_occluder(part, rng
     monkeypatch.setattr(depth_refine, "depth_segments", lambda *a, **k: [])
     whole = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask)
     assert np.degrees(whole.pose.angle_to(truth)) > 10
+
+
+def test_the_pieces_search_stops_at_the_first_piece_the_depth_agrees_with(part, rng, monkeypatch):
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, mask, plate, visible = _plate_in_front(caster, truth, diameter, rng)
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    searched = []
+    grid = depth_refine.grid_hypotheses
+    monkeypatch.setattr(depth_refine, "grid_hypotheses", lambda cloud, pts: searched.append(len(pts)) or grid(cloud, pts))
+    for pieces, searches in (([visible, plate], 2), ([plate, visible], 3)):  # the whole mask, then pieces
+        searched.clear()
+        monkeypatch.setattr(depth_refine, "depth_segments", lambda *a, p=pieces, **k: p)
+        # the hidden third of the right pose's silhouette counts half: agreement about 0.83
+        out = DepthRefiner(good_agreement=0.8)(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask)
+        assert len(searched) == searches and out.agreement >= 0.8
+        assert np.degrees(out.pose.angle_to(truth)) < 1.0
