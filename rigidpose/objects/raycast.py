@@ -7,6 +7,7 @@ and VSD's rendered depth in evaluation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -34,15 +35,40 @@ class RaycastImage:
         return self.depth > 0
 
 
-class MeshRaycaster:
-    """Ray-casts one triangle mesh given in its object frame (metres).
+#: Cameras whose whole-image rays are kept (shared by every ray-caster).
+RAY_CACHE = 4
+#: Larger images get their rays per region instead (a cached 4-megapixel grid is 50 MB).
+MAX_CACHED_PIXELS = 1 << 22
 
-    The viewing rays of every pixel are computed once per camera (undistorting a whole
-    image's pixels costs far more than casting a region's rays) and kept for the last
-    ``RAY_CACHE`` cameras; a region of interest slices them.
+
+@lru_cache(maxsize=RAY_CACHE)
+def _ray_grid(K: bytes, dist: bytes, model: str, width: int, height: int) -> NDArray[np.float32]:
+    camera = Camera(np.frombuffer(K).reshape(3, 3), width, height, model, np.frombuffer(dist))
+    v, u = np.mgrid[0:height, 0:width]
+    grid = camera.rays(np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)).astype(np.float32)
+    grid.flags.writeable = False
+    return grid.reshape(height, width, 3)
+
+
+def pixel_rays(camera: Camera, x0: int, y0: int, x1: int, y1: int) -> NDArray[np.float32]:
+    """(N, 3) float32 viewing rays (``z = 1``, distortion removed) of the pixels of the box
+    [x0, x1) × [y0, y1), row by row.
+
+    The rays of a whole image are computed once per camera and kept for the last
+    :data:`RAY_CACHE` cameras: undistorting a whole image's pixels once costs less than
+    undistorting a region's on every call (a region's rays took longer than casting them).
     """
+    if camera.width * camera.height <= MAX_CACHED_PIXELS:
+        dist = np.asarray(camera.dist, np.float64)
+        grid = _ray_grid(np.asarray(camera.K, np.float64).tobytes(), dist.tobytes(), camera.distortion_model,
+                         int(camera.width), int(camera.height))
+        return grid[y0:y1, x0:x1].reshape(-1, 3)
+    v, u = np.mgrid[y0:y1, x0:x1]
+    return camera.rays(np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)).astype(np.float32)
 
-    RAY_CACHE = 4
+
+class MeshRaycaster:
+    """Ray-casts one triangle mesh given in its object frame (metres)."""
 
     def __init__(self, vertices: ArrayLike, faces: ArrayLike) -> None:
         import open3d as o3d
@@ -53,21 +79,6 @@ class MeshRaycaster:
             o3d.core.Tensor(np.ascontiguousarray(faces, dtype=np.uint32)),
         )
         self._o3d = o3d
-        self._rays: dict[tuple, NDArray[np.float32]] = {}
-
-    def ray_grid(self, camera: Camera) -> NDArray[np.float32]:
-        """(H, W, 3) float32 viewing rays (``z = 1``, distortion removed) of every pixel of ``camera``."""
-        dist = np.asarray(camera.dist, np.float64)
-        key = (camera.K.tobytes(), dist.tobytes(), camera.distortion_model, camera.width, camera.height)
-        grid = self._rays.get(key)
-        if grid is None:
-            v, u = np.mgrid[0 : camera.height, 0 : camera.width]
-            uv = np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)
-            grid = camera.rays(uv).astype(np.float32).reshape(camera.height, camera.width, 3)
-            if len(self._rays) >= self.RAY_CACHE:
-                self._rays.pop(next(iter(self._rays)))
-            self._rays[key] = grid
-        return grid
 
     def render(
         self, T_cam_obj: Pose, camera: Camera, roi: tuple[int, int, int, int] | None = None, normals: bool = True
@@ -86,7 +97,7 @@ class MeshRaycaster:
         if x1 <= x0 or y1 <= y0:
             z = np.zeros((0, 0), np.float32)
             return RaycastImage(z, np.zeros((0, 0, 3), np.float32), (x0, y0, 0, 0))
-        rays_cam = self.ray_grid(camera)[y0:y1, x0:x1].reshape(-1, 3)  # z = 1
+        rays_cam = pixel_rays(camera, x0, y0, x1, y1)  # z = 1
         R = np.asarray(T_cam_obj.R, np.float32)
         rays = np.empty((len(rays_cam), 6), np.float32)
         rays[:, :3] = -T_cam_obj.R.T @ T_cam_obj.t  # the camera centre in the object frame

@@ -6,6 +6,7 @@ import numpy as np
 
 from rigidpose.geometry import Camera, Pose
 from rigidpose.objects.parts import bracket
+from rigidpose.objects import raycast
 from rigidpose.objects.raycast import MeshRaycaster
 
 K = np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]])
@@ -39,16 +40,29 @@ def test_hits_lie_on_the_surface_and_project_back_to_their_pixels():
         assert np.all(img.normals[~img.hit] == 0)
 
 
-def test_the_ray_cache_is_bounded_and_keyed_by_the_camera():
+def test_the_ray_cache_is_bounded_and_keyed_by_the_camera(monkeypatch):
+    """Rays are cached per camera (by value, across ray-casters) for the last RAY_CACHE cameras;
+    evicted or bypassed (a large image), they are recomputed to the same image."""
     mesh = bracket()
     caster = MeshRaycaster(mesh.vertices, mesh.faces)
+    raycast._ray_grid.cache_clear()
     full = caster.render(POSE, PINHOLE)
     cams = [PINHOLE.scaled(s) for s in (0.5, 0.25, 0.75, 0.6, 0.3)]
     for cam in cams:
         caster.render(POSE, cam, normals=False)
-    assert len(caster._rays) == MeshRaycaster.RAY_CACHE
+    assert raycast._ray_grid.cache_info().currsize == raycast.RAY_CACHE
     again = caster.render(POSE, PINHOLE)  # evicted, recomputed: the same image
     np.testing.assert_array_equal(again.depth, full.depth)
     np.testing.assert_array_equal(again.normals, full.normals)
-    fresh = MeshRaycaster(mesh.vertices, mesh.faces).render(POSE, cams[0], normals=False)
-    np.testing.assert_array_equal(caster.render(POSE, cams[0], normals=False).depth, fresh.depth)
+    hits = raycast._ray_grid.cache_info().hits
+    other = MeshRaycaster(mesh.vertices, mesh.faces).render(POSE, PINHOLE.scaled(0.3), normals=False)
+    assert raycast._ray_grid.cache_info().hits == hits + 1  # an equal camera, another caster: cached
+    np.testing.assert_array_equal(caster.render(POSE, PINHOLE.scaled(0.3), normals=False).depth, other.depth)
+    monkeypatch.setattr(raycast, "MAX_CACHED_PIXELS", 100)  # every image "large": rays per region
+    for roi in (None, (200, 120, 240, 240)):
+        direct = caster.render(POSE, DISTORTED, roi)
+        monkeypatch.setattr(raycast, "MAX_CACHED_PIXELS", 1 << 22)
+        cached = caster.render(POSE, DISTORTED, roi)
+        monkeypatch.setattr(raycast, "MAX_CACHED_PIXELS", 100)
+        np.testing.assert_allclose(direct.depth, cached.depth, atol=1e-6)
+        np.testing.assert_allclose(direct.normals, cached.normals, atol=1e-5)
