@@ -137,12 +137,13 @@ class DepthRefiner:
             def search(piece: NDArray) -> bool:
                 """The grid search on the depth inside ``piece``; True when a result agrees well."""
                 hypotheses = grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed_points(camera, depth, piece, diameter))
+                # a list, not a generator: every start is refined and the best agreement wins
                 return any([attempt(start, "depth+icp", piece) for start in hypotheses])
 
             if not search(mask):
                 for piece in depth_segments(mask, depth, diameter):
                     if attempt(pose, source + "+icp", piece) or search(piece):
-                        break  # a piece the depth agrees with: the rest cannot do much better
+                        break  # good enough, as in steps 1-2: the other pieces are not searched
         if not candidates:
             return Refined(pose, covariance, source)
         best = int(np.argmax(scores))
