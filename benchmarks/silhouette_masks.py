@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from rigidpose.bop import BopDataset
     from rigidpose.estimate import Estimator
     from rigidpose.estimate.crop_predict import CropRequest
+    from rigidpose.estimate.edges import ImageEdges
     from rigidpose.estimate.mask_refine import grabcut_mask
     from rigidpose.estimate.silhouette import SilhouetteSearch
     from rigidpose.eval.pose_error import add, adi
@@ -46,15 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     search = SilhouetteSearch()
     sources = ("true mask", "network mask", "network mask + GrabCut")
     ious: dict[str, list[float]] = {s: [] for s in sources}
-    hits: dict[str, list[bool]] = {s: [] for s in sources}
-    ms: dict[str, list[float]] = {s: [] for s in sources}
+    ranks = ("IoU", "IoU + edges")
+    hits: dict[tuple[str, str], list[bool]] = {(s, r): [] for s in sources for r in ranks}
+    ms: dict[tuple[str, str], list[float]] = {(s, r): [] for s in sources for r in ranks}
+    n = 0
     for scene in ds.scenes("train_synth"):
         gts, infos = ds.gt("train_synth", scene), ds.gt_info("train_synth", scene)
         for im in ds.image_ids("train_synth", scene):
             rgb, camera = ds.read_rgb("train_synth", scene, im), ds.image_camera("train_synth", scene, im).camera
             for k, (g, gi) in enumerate(zip(gts[im], infos[im])):
-                if gi.visib_fract < MIN_VISIB_FRACT or (args.limit and len(hits[sources[0]]) >= args.limit):
+                if gi.visib_fract < MIN_VISIB_FRACT or (args.limit and n >= args.limit):
                     continue
+                n += 1
                 model, info = ds.models[g.obj_id], ds.models_info[g.obj_id]
                 caster, centre = est.raycaster(g.obj_id), info.min_xyz + 0.5 * info.size_xyz
                 path = ds.mask_visib_path("train_synth", scene, im, k)
@@ -73,19 +77,24 @@ def main(argv: list[str] | None = None) -> int:
                         mask = crop.mask(camera)
                         if name.endswith("GrabCut"):
                             mask = grabcut_mask(rgb, mask, crop.crop_box)
-                    found = search(g.obj_id, caster, centre, info.diameter, camera, mask)
-                    ms[name].append(1000 * (time.perf_counter() - t))
+                    t_mask = time.perf_counter() - t
                     ious[name].append(np.count_nonzero(mask & truth) / max(np.count_nonzero(mask | truth), 1))
-                    e = err(found.pose.R, found.pose.t, g.pose.R, g.pose.t, pts) if found else np.inf
-                    hits[name].append(e < 0.1 * info.diameter)
-    n = len(hits[sources[0]])
+                    for rank in ranks:
+                        t = time.perf_counter()
+                        edges = ImageEdges(rgb, crop.crop_box, search.config.edges) if rank != "IoU" else None
+                        found = search(g.obj_id, caster, centre, info.diameter, camera, mask, edges=edges)
+                        ms[name, rank].append(1000 * (time.perf_counter() - t + t_mask))
+                        e = err(found.pose.R, found.pose.t, g.pose.R, g.pose.t, pts) if found else np.inf
+                        hits[name, rank].append(e < 0.1 * info.diameter)
     print(f"\n{args.run} on {args.test}: {n} targets (GT boxes)\n")
-    print("| mask | mean IoU with the true mask | IoU ≥ 0.9 (%) | silhouette ADD(-S)-0.1d (%) | ms per target |")
-    print("|---|---|---|---|---|")
+    print("| mask | mean IoU with the true mask | IoU ≥ 0.9 (%) | ADD(-S)-0.1d, ranked by IoU (%) | "
+          "ranked by IoU and edges (%) | ms per target, by IoU | by IoU and edges |")
+    print("|---|---|---|---|---|---|---|")
     for name in sources:
         i = np.asarray(ious[name])
-        print(f"| {name} | {i.mean():.3f} | {100 * np.mean(i >= 0.9):.0f} | {100 * np.mean(hits[name]):.1f} | "
-              f"{np.mean(ms[name]):.0f} |")
+        print(f"| {name} | {i.mean():.3f} | {100 * np.mean(i >= 0.9):.0f} | "
+              + " | ".join(f"{100 * np.mean(hits[name, r]):.1f}" for r in ranks) + " | "
+              + " | ".join(f"{np.mean(ms[name, r]):.0f}" for r in ranks) + " |")
     return 0
 
 

@@ -29,7 +29,8 @@ from rigidpose.estimate.icp import IcpConfig
 from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.inputs import check_depth, check_rgb
 from rigidpose.estimate.mask_refine import grabcut_mask
-from rigidpose.estimate.silhouette import SilhouettePose, SilhouetteSearch, pose_iou
+from rigidpose.estimate.edges import ImageEdges
+from rigidpose.estimate.silhouette import SilhouettePose, SilhouetteSearch, edge_score, fit_quality, pose_iou
 from rigidpose.estimate.symmetry import stable_pose, transport_covariance
 from rigidpose.geometry import Camera, Pose, PoseEstimate
 from rigidpose.net.card import CardObject
@@ -52,6 +53,17 @@ SILHOUETTE_KEEP_MARGIN = 0.05
 #: against 21 (21 against 19 with session 7's networks; docs/benchmarks.md, session 9), and
 #: at the CLI's score threshold of 0.3 it keeps 25 where the plain product kept 13.
 SILHOUETTE_IOU_POWER = 8
+#: ... and × edge ** SILHOUETTE_EDGE_POWER, the share of the model's edges (outline, creases,
+#: hole rims) on the image's edges (:mod:`.edges`): about 0.9–0.99 for a right fit, 0.5–0.75 for
+#: wrong ones. On the bracket benchmark the 4th power gave 39.4 % ADD-0.1d RGB-only, the 2nd
+#: 34.8 % (wrong fits in other boxes ranked first), the 8th 39.4 % with fewer estimates over the
+#: threshold (docs/benchmarks.md, session 11).
+SILHOUETTE_EDGE_POWER = 4
+
+
+def silhouette_score(iou: float, edge: float | None) -> float:
+    """The witness of a silhouette fit, in [0, 1]: ``IoU ** SILHOUETTE_IOU_POWER × edge ** SILHOUETTE_EDGE_POWER``."""
+    return iou**SILHOUETTE_IOU_POWER * (1.0 if edge is None else edge**SILHOUETTE_EDGE_POWER)
 log = logging.getLogger(__name__)
 
 #: A depth-verified estimate scores ``box_score ** BOX_SCORE_EXPONENT × depth agreement``: the
@@ -104,8 +116,9 @@ class Estimator:
         score_threshold: estimates scoring less are dropped. Score = box score × the RGB
             hypothesis' quality (:func:`~rigidpose.estimate.dense.rgb_hypothesis`: the dense
             inliers' weight share, or the mean keypoint confidence), or box score^0.25 ×
-            IoU⁸ where the silhouette stage ran (the overlap of the model's silhouette and the
-            mask, :data:`SILHOUETTE_IOU_POWER`), or box score^0.25 × depth agreement when ICP
+            IoU⁸ × edge⁴ where the silhouette stage ran (the overlap of the model's silhouette
+            and the mask, and the share of its edges on the image's: :func:`silhouette_score`),
+            or box score^0.25 × depth agreement when ICP
             against depth accepted the pose (:data:`BOX_SCORE_EXPONENT`; the box score to the
             power 1 with ``tracking``).
         use_depth / icp: refine with ICP when a depth image is given.
@@ -284,10 +297,10 @@ class Estimator:
         return out if references is not None else [m for m in out if m is not None]
 
     def _silhouette(self, rgb, c: CropOutput, camera: Camera, mask, heads: Pose | None, reference: Pose | None
-                    ) -> tuple[NDArray[np.bool_], SilhouettePose | None, float | None]:
+                    ) -> tuple[NDArray[np.bool_], SilhouettePose | None, tuple[float, float | None] | None]:
         """The GrabCut-sharpened mask, the silhouette stage's pose (None where the heads' pose
-        ``heads`` is about as good, :data:`SILHOUETTE_KEEP_MARGIN`) and the heads' pose's IoU
-        with that mask (None without it); timed as "silhouette".
+        ``heads`` is about as good, :data:`SILHOUETTE_KEEP_MARGIN`) and the heads' pose's fit:
+        its IoU with that mask and its edge score (None without it); timed as "silhouette".
 
         A tracked instance (``reference``, the predicted pose) skips the template search."""
         t = time.perf_counter()
@@ -296,12 +309,20 @@ class Estimator:
         starts, templates = [p for p in (reference, heads) if p is not None], reference is None
         centre = obj.info.min_xyz + 0.5 * obj.info.size_xyz
         caster, d = self.raycaster(obj.obj_id), obj.info.diameter
-        found = self.silhouette(obj.obj_id, caster, centre, d, camera, sharp, starts=starts, templates=templates)
-        heads_iou = pose_iou(caster, heads, camera, sharp, d) if heads is not None else None
-        if found is not None and heads_iou is not None and heads_iou >= found.iou - SILHOUETTE_KEEP_MARGIN:
-            found = None  # the heads' pose explains the mask about as well: keep it
+        cfg = self.silhouette.config
+        edges = ImageEdges(rgb, c.crop_box, cfg.edges)
+        edges = edges if edges.informative else None  # a flat crop: the mask alone decides
+        found = self.silhouette(obj.obj_id, caster, centre, d, camera, sharp, starts=starts, templates=templates,
+                                edges=edges)
+        heads_fit = None
+        if heads is not None:
+            heads_fit = (pose_iou(caster, heads, camera, sharp, d),
+                         None if edges is None else edge_score(caster, heads, camera, edges, d, cfg.edges))
+        if (found is not None and heads_fit is not None
+                and fit_quality(*heads_fit, cfg) >= found.quality - SILHOUETTE_KEEP_MARGIN):
+            found = None  # the heads' pose explains the crop about as well: keep it
         self.timings["silhouette"] += 1000 * (time.perf_counter() - t)
-        return sharp, found, heads_iou
+        return sharp, found, heads_fit
 
     def _measure_one(self, rgb, c: CropOutput, camera, depth, reference: Pose | None) -> Measurement | None:
         obj = self.objects[c.request.obj_id]
@@ -311,18 +332,18 @@ class Estimator:
         caster = self.raycaster(obj.obj_id)
         refine = depth is not None and self.use_depth and self.icp and caster is not None
         mask = c.mask(camera) if depth is not None or self.meshes is not None else None
-        found, overlap = None, None
+        found, fit = None, None
         if caster is not None and (self.silhouette_mode == "always" or (self.silhouette_mode == "rgb" and depth is None)):
-            mask, found, overlap = self._silhouette(rgb, c, camera, mask, fused.pose if fused is not None else None,
-                                                    reference)
+            mask, found, fit = self._silhouette(rgb, c, camera, mask, fused.pose if fused is not None else None,
+                                                reference)
         if found is not None:
-            pose, cov, source, reprojection, overlap = found.pose, found.covariance, "silhouette", found.rms_px, found.iou
+            pose, cov, source, reprojection, fit = found.pose, found.covariance, "silhouette", found.rms_px, (found.iou, found.edge)
         elif fused is not None:
             pose, cov, source, reprojection = fused.pose.renamed("cam", "obj"), fused.covariance, fused.source, fused.reprojection_px
         else:
             return None
-        if overlap is not None:  # the silhouette stage checked the pose: its overlap is the witness
-            score = float(c.request.score ** self.box_score_exponent * overlap ** SILHOUETTE_IOU_POWER)
+        if fit is not None:  # the silhouette stage checked the pose: its fit is the witness
+            score = float(c.request.score ** self.box_score_exponent * silhouette_score(*fit))
         else:
             score = float(c.request.score * quality)
         if score < self.score_threshold and not refine:

@@ -42,12 +42,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.estimate.covariance import gauss_newton_covariance
+from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges
 from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.pnp import refine_lm
 from rigidpose.estimate.silhouette_templates import SilhouetteTemplates, TemplateConfig
 from rigidpose.geometry import Camera, Pose
 
 F64 = NDArray[np.float64]
+
+#: With the image's edges, finalists rank by ``IoU × edge ** EDGE_POWER`` (see :func:`fit_quality`).
+EDGE_POWER = 4.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,13 @@ class SilhouetteConfig:
         min_mask_px: smaller masks are not searched.
         point_to_line: minimise the pairs' distance along the mask boundary's normal (the
             default) instead of the full pixel distance (6 points more ADD-0.1d).
+        edges: how the model's edges are scored against the image's (:mod:`.edges`),
+            where the caller gives the image's edges.
+        edge_candidates: with the image's edges, also this many templates whose edges match
+            the image's best (:meth:`~.silhouette_templates.SilhouetteTemplates.search`,
+            among the ``edge_shortlist`` whose shapes match the mask best).
+        edge_power: with the image's edges, candidates rank by ``IoU × edge ** edge_power``
+            (:func:`fit_quality`), else by IoU.
     """
 
     templates: TemplateConfig = TemplateConfig()
@@ -83,6 +94,10 @@ class SilhouetteConfig:
     min_pairs: int = 12
     min_mask_px: int = 50
     point_to_line: bool = True
+    edges: EdgeConfig = EdgeConfig()
+    edge_candidates: int = 3
+    edge_shortlist: int = 400
+    edge_power: float = EDGE_POWER
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +111,9 @@ class SilhouettePose:
         rms_px: RMS distance of the final boundary pairs (along the boundary normal with
             ``point_to_line``), image pixels.
         from_start: the winner was refined from one of the caller's ``starts``, not a template.
+        edge: the share of the model's edges on the image's edges (:mod:`.edges`), in [0, 1];
+            None where the caller gave no image edges.
+        quality: :func:`fit_quality` of ``iou`` and ``edge``, what the finalists ranked by.
     """
 
     pose: Pose
@@ -103,6 +121,8 @@ class SilhouettePose:
     iou: float
     rms_px: float
     from_start: bool = False
+    edge: float | None = None
+    quality: float = 0.0
 
 
 def boundary(mask: NDArray) -> NDArray[np.bool_]:
@@ -157,6 +177,20 @@ class MaskTarget:
     def at_scale(self, scale: float) -> MaskTarget:
         """The same target for silhouettes ray-cast at ``scale`` (the boundary map is shared)."""
         return MaskTarget(self.mask, scale, self.nearest, self.gradient)
+
+
+def fit_quality(iou: float, edge: float | None, config: SilhouetteConfig) -> float:
+    """How well a fitted pose explains the crop: ``iou × edge ** edge_power``, or ``iou`` without edges."""
+    return iou if edge is None else iou * edge**config.edge_power
+
+
+def edge_score(caster, pose: Pose, camera: Camera, edges: ImageEdges, diameter: float, config: EdgeConfig,
+               scale: float = 1.0) -> float:
+    """The share of the model's edges at ``pose`` that lie on the image's ``edges``, in [0, 1];
+    ray-cast at ``scale`` × the image's resolution."""
+    cam = camera.scaled(scale) if scale != 1.0 else camera
+    uv, bins = model_edges(caster, pose, cam, object_roi(cam, pose, diameter, pad=0.3), config, scale)
+    return edges.score(uv, bins)
 
 
 def _render(caster, pose: Pose, camera: Camera, diameter: float):
@@ -255,7 +289,8 @@ class SilhouetteSearch:
         return self._banks[obj_id]
 
     def __call__(self, obj_id: int, caster, centre: F64, diameter: float, camera: Camera, mask: NDArray,
-                 starts: Sequence[Pose] = (), templates: bool = True) -> SilhouettePose | None:
+                 starts: Sequence[Pose] = (), templates: bool = True, edges: ImageEdges | None = None
+                 ) -> SilhouettePose | None:
         """The best pose for ``mask`` (H, W bool) of ``camera``'s image, or None.
 
         Args:
@@ -264,6 +299,8 @@ class SilhouetteSearch:
                 the tracker's prediction).
             templates: also search the template bank (off when tracking from a prediction;
                 always on without ``starts``).
+            edges: the image's edges around the mask (:class:`~rigidpose.estimate.edges.ImageEdges`):
+                the finalists then rank by :func:`fit_quality`, not by IoU alone.
         """
         cfg = self.config
         if int(np.count_nonzero(mask)) < cfg.min_mask_px:
@@ -271,18 +308,24 @@ class SilhouetteSearch:
         tried = [(p, True) for p in starts if p.t[2] > 0]
         if templates or not tried:
             bank = self.templates(obj_id, caster, centre, diameter)
-            tried += [(p, False) for p, _ in bank.search(mask, camera, cfg.candidates)]
+            found = bank.search(mask, camera, cfg.candidates, edges, cfg.edge_candidates, cfg.edge_shortlist)
+            tried += [(p, False) for p, _ in found]
         fine = MaskTarget(mask)
         coarse = fine.at_scale(cfg.scale)
         refined = []
         for pose, from_start in tried:
             pose, iou, cov, _ = refine_contour(caster, pose, camera, coarse, diameter, cfg, cfg.iterations, cfg.gate_px)
             if cov is not None:
-                refined.append((iou, pose, from_start))
-        best = None
+                edge = None if edges is None else edge_score(caster, pose, camera, edges, diameter, cfg.edges, cfg.scale)
+                refined.append((fit_quality(iou, edge, cfg), pose, from_start))
+        best, best_quality = None, -1.0
         for _, pose, from_start in sorted(refined, key=lambda r: -r[0])[: cfg.finalists]:
             gate = cfg.min_gate_px / cfg.gate_decay**2
             pose, iou, cov, rms = refine_contour(caster, pose, camera, fine, diameter, cfg, cfg.fine_iterations, gate)
-            if cov is not None and (best is None or iou > best.iou):
-                best = SilhouettePose(pose, cov, iou, rms, from_start)
+            if cov is None:
+                continue
+            edge = None if edges is None else edge_score(caster, pose, camera, edges, diameter, cfg.edges)
+            quality = fit_quality(iou, edge, cfg)
+            if quality > best_quality:
+                best, best_quality = SilhouettePose(pose, cov, iou, rms, from_start, edge, quality), quality
         return best

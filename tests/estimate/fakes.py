@@ -24,6 +24,14 @@ from rigidpose.objects.raycast import MeshRaycaster
 
 CAM = Camera(np.array([[500.0, 0, 319.5], [0, 500.0, 239.5], [0, 0, 1]]), 640, 480)
 
+#: The camera and three poses of the bracket that the silhouette and edge tests fit.
+BRACKET_CAM = Camera(np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]]), 640, 480)
+BRACKET_POSES = [Pose.from_rvec_tvec(r, t, "cam", "obj") for r, t in (
+    ([2.2, 0.4, -0.3], [0.01, -0.02, 0.40]),
+    ([0.3, -1.9, 0.8], [-0.03, 0.01, 0.45]),
+    ([-1.2, 0.6, 2.4], [0.02, 0.03, 0.50]),
+)]
+
 
 def box_symmetries() -> Symmetries:
     """The three 180° turns of a box with three different side lengths."""

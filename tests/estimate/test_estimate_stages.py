@@ -193,11 +193,12 @@ def test_silhouette_fit_replaces_a_wrong_orientation_and_keeps_a_right_one(objec
         err = add(m.estimate.pose.R, m.estimate.pose.t, T1.R, T1.t, meshes[1].vertices) / d
         assert m.source == expect and err < 0.1, (turn, m.source, err)
         assert est.timings["silhouette"] > 0
-        # both score by their silhouette's overlap with the mask (the user box scores 1): IoU⁸,
-        # not the heads' keypoint confidence
-        _, found, heads_iou = seen[-1]
-        iou = found.iou if found is not None else heads_iou
-        assert iou > 0.9 and m.estimate.score == pytest.approx(iou**8), (turn, iou, m.estimate.score)
+        # both score by their silhouette's overlap with the mask and their edges' with the image's
+        # (the user box scores 1): IoU⁸ × edge⁴, not the heads' keypoint confidence
+        _, found, heads_fit = seen[-1]
+        iou, edge = (found.iou, found.edge) if found is not None else heads_fit
+        assert iou > 0.9 and edge > 0.8, (turn, iou, edge)
+        assert m.estimate.score == pytest.approx(iou**8 * edge**4), (turn, iou, edge, m.estimate.score)
 
 
 def test_prepare_builds_the_silhouette_templates_where_they_will_be_used(objects, rng):
