@@ -74,6 +74,9 @@ class ImageEdges:
     """
 
     def __init__(self, rgb: NDArray[np.uint8], box, config: EdgeConfig = EdgeConfig()) -> None:
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"image must be HxWx3 uint8 RGB, got shape {rgb.shape} {rgb.dtype}")
         H, W = rgb.shape[:2]
         x, y, w, h = (float(v) for v in np.reshape(box, 4))
         self.x0, self.y0 = max(int(np.floor(x)), 0), max(int(np.floor(y)), 0)

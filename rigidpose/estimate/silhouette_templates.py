@@ -40,7 +40,8 @@ class TemplateConfig:
         grid: side of the normalised silhouettes, cells.
         render_px: side of the template renders, pixels.
         distance: render distance, × the object diameter (the perspective of a typical view).
-        edge_points: model edge pixels kept per template for :meth:`SilhouetteTemplates.search_edges`.
+        edge_points: model edge pixels kept per template, for the edge candidates of
+            :meth:`SilhouetteTemplates.search`.
     """
 
     views: int = 600

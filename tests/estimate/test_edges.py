@@ -88,3 +88,10 @@ def test_model_edges_of_a_pose_out_of_view_are_empty(part):
 def test_edge_config_rejects_bad_settings(bad):
     with pytest.raises(ValueError, match="invalid edge settings"):
         EdgeConfig(**bad)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((48, 64), np.uint8), np.zeros((48, 64, 4), np.uint8),
+                                 np.zeros((48, 64, 3), np.float32)])
+def test_image_edges_reject_an_image_that_is_not_rgb(bad):
+    with pytest.raises(ValueError, match="HxWx3 uint8 RGB"):
+        ImageEdges(bad, (0, 0, 64, 48))
