@@ -18,12 +18,20 @@
    (:func:`~rigidpose.estimate.global_reg.depth_agreement`) wins; the RGB pose stays when
    no ICP run is accepted.
 
+With an image, each result is also checked against its edges (``edges``, a pose → share of
+its unhidden model edges on the image's edges, or None; :func:`~rigidpose.estimate.scoring.pose_edge_score`).
+A result then ends the search only when its edges agree too (``good_edge``), and the best is
+chosen by agreement × edge² (:func:`~rigidpose.estimate.scoring.depth_score`): the depth
+alone agrees with the part fitted to a wrong face, or to another thing's surface, about as
+well as with the right pose.
+
 On the bracket benchmark's 66 targets in ground-truth boxes, step 3 took the depth row from
 57 to 59 right poses (the occluded ones from 9 to 11 of 18; docs/benchmarks.md, session 10).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -32,6 +40,7 @@ from numpy.typing import NDArray
 
 from rigidpose.estimate.global_reg import GlobalRegConfig, ModelCloud, depth_agreement, grid_hypotheses
 from rigidpose.estimate.icp import IcpConfig, refine_icp
+from rigidpose.estimate.scoring import depth_score
 from rigidpose.geometry import Camera, Pose
 
 
@@ -40,13 +49,14 @@ class Refined:
     """A depth-refined pose, its (6, 6) covariance and where it came from ("+icp" or "depth+icp" suffixes).
 
     ``agreement`` is :func:`~rigidpose.estimate.global_reg.depth_agreement` of an accepted
-    ICP result, None when the input pose was kept.
+    ICP result, None when the input pose was kept; ``edge`` its edge check, None without one.
     """
 
     pose: Pose
     covariance: NDArray[np.float64]
     source: str
     agreement: float | None = None
+    edge: float | None = None
 
 
 def observed_points(camera: Camera, depth: NDArray, mask: NDArray, diameter: float,
@@ -102,9 +112,10 @@ class DepthRefiner:
     """
 
     def __init__(self, icp: IcpConfig = IcpConfig(), global_init: bool = True,
-                 global_config: GlobalRegConfig = GlobalRegConfig(), good_agreement: float = 0.85) -> None:
+                 global_config: GlobalRegConfig = GlobalRegConfig(), good_agreement: float = 0.85,
+                 good_edge: float = 0.8) -> None:
         self.icp, self.global_init, self.global_config = icp, bool(global_init), global_config
-        self.good_agreement = float(good_agreement)
+        self.good_agreement, self.good_edge = float(good_agreement), float(good_edge)
         self._clouds: dict[int, ModelCloud] = {}
 
     def cloud(self, obj_id: int, mesh, diameter: float) -> ModelCloud:
@@ -113,26 +124,31 @@ class DepthRefiner:
         return self._clouds[obj_id]
 
     def __call__(self, obj_id: int, mesh, caster, diameter: float, pose: Pose, covariance: NDArray, source: str,
-                 camera: Camera, depth: NDArray, mask: NDArray | None, prior: Pose | None = None) -> Refined:
+                 camera: Camera, depth: NDArray, mask: NDArray | None, prior: Pose | None = None,
+                 edges: Callable[[Pose], float | None] | None = None) -> Refined:
         """Refine ``pose`` (RGB stage, with its ``covariance`` and ``source``) against ``depth`` (H, W, m).
 
-        ``prior``: the tracker's predicted pose, tried first (source "track+icp")."""
+        ``prior``: the tracker's predicted pose, tried first (source "track+icp"). ``edges``:
+        the image's check of a pose (see the module's notes), or None."""
         candidates: list[Refined] = []
         scores: list[float] = []
 
         def attempt(start: Pose, name: str, fit_mask: NDArray | None = mask) -> bool:
             """ICP from ``start`` on the depth inside ``fit_mask``; True when it is accepted and
-            agrees (with the whole mask) well enough to end the search."""
+            agrees (with the whole mask, and the image's edges) well enough to end the search."""
             res = refine_icp(start, caster, diameter, camera, depth, fit_mask, self.icp)
             if not res.accepted:
                 return False
-            candidates.append(Refined(res.pose, res.covariance if res.covariance is not None else covariance, name))
-            scores.append(depth_agreement(res.pose, caster, camera, depth, mask, diameter))
-            return scores[-1] >= self.good_agreement
+            agreement = depth_agreement(res.pose, caster, camera, depth, mask, diameter)
+            edge = edges(res.pose) if edges is not None else None
+            candidates.append(Refined(res.pose, res.covariance if res.covariance is not None else covariance, name,
+                                      agreement, edge))
+            scores.append(depth_score(agreement, edge))
+            return agreement >= self.good_agreement and (edge is None or edge >= self.good_edge)
 
-        for start, name in ((prior, "track+icp"), (pose, source + "+icp")):
-            if start is not None and attempt(start, name):
-                return Refined(candidates[-1].pose, candidates[-1].covariance, name, scores[-1])
+        for start in (prior, pose):
+            if start is not None and attempt(start, "track+icp" if start is prior else source + "+icp"):
+                return candidates[-1]
         if self.global_init and mask is not None and mesh is not None:
             def search(piece: NDArray) -> bool:
                 """The grid search on the depth inside ``piece``; True when a result agrees well."""
@@ -146,5 +162,4 @@ class DepthRefiner:
                         break  # good enough, as in steps 1-2: the other pieces are not searched
         if not candidates:
             return Refined(pose, covariance, source)
-        best = int(np.argmax(scores))
-        return Refined(candidates[best].pose, candidates[best].covariance, candidates[best].source, scores[best])
+        return candidates[int(np.argmax(scores))]

@@ -19,6 +19,7 @@ of the same orientation within ``spread_px``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -34,6 +35,18 @@ MIN_EDGE_PIXELS = 50
 
 #: Sobel (3×3) response to a unit step: 4 (1 + 2 + 1 across the step).
 _SOBEL_STEP = 4.0
+
+
+def _response_table() -> NDArray[np.float32]:
+    """(BINS, 256): the response of a model edge of bin b at a pixel whose spread image
+    orientations are the bits of p: the best ``|cos|`` of the angle between b and one of them."""
+    bins = np.arange(BINS)
+    sim = np.abs(np.cos((bins[:, None] - bins[None, :]) * np.pi / BINS)).astype(np.float32)  # (b, o)
+    present = (np.arange(256)[:, None] >> bins[None, :]) & 1  # (p, o)
+    return np.max(sim[:, None, :] * present[None, :, :], axis=2).astype(np.float32)
+
+
+_RESPONSE = _response_table()
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,8 @@ class ImageEdges:
         x1, y1 = min(int(np.ceil(x + w)), W), min(int(np.ceil(y + h)), H)
         self.config = config
         shape = (max(y1 - self.y0, 0), max(x1 - self.x0, 0))
-        self.responses = np.zeros((BINS, *shape), np.float32)
+        #: per pixel, a bit per orientation bin spread there (LINE-2D's packed orientations)
+        self.spread = np.zeros(shape, np.uint8)
         self.edge_pixels = 0
         if min(shape) < 3:
             return
@@ -94,14 +108,10 @@ class ImageEdges:
         gx, gy = np.take_along_axis(gx, best, 2)[..., 0], np.take_along_axis(gy, best, 2)[..., 0]
         strong = np.take_along_axis(mag, best, 2)[..., 0] > config.min_gradient**2
         self.edge_pixels = int(np.count_nonzero(strong))
-        bins = orientation_bins(gx, gy)
+        bits = np.where(strong, np.left_shift(1, orientation_bins(gx, gy)), 0).astype(np.uint8)
         kernel = np.ones((2 * config.spread_px + 1,) * 2, np.uint8)
-        step = np.pi / BINS
         for o in range(BINS):
-            spread = cv2.dilate((strong & (bins == o)).astype(np.uint8), kernel).astype(bool)
-            for b in range(BINS):
-                sim = np.float32(abs(np.cos((b - o) * step)))
-                np.maximum(self.responses[b], np.where(spread, sim, np.float32(0)), out=self.responses[b])
+            self.spread |= cv2.dilate(bits & np.uint8(1 << o), kernel)
 
     @property
     def informative(self) -> bool:
@@ -113,10 +123,10 @@ class ImageEdges:
         """The responses (...) at pixels ``uv`` (..., 2) x, y image pixels of orientation
         ``bins`` (...); 0 outside the region."""
         q = np.rint(np.asarray(uv, np.float64)).astype(np.intp) - [self.x0, self.y0]
-        h, w = self.responses.shape[1:]
+        h, w = self.spread.shape
         inside = (q[..., 0] >= 0) & (q[..., 1] >= 0) & (q[..., 0] < w) & (q[..., 1] < h)
         out = np.zeros(inside.shape, np.float32)
-        out[inside] = self.responses[np.broadcast_to(bins, inside.shape)[inside], q[..., 1][inside], q[..., 0][inside]]
+        out[inside] = _RESPONSE[np.broadcast_to(bins, inside.shape)[inside], self.spread[q[..., 1][inside], q[..., 0][inside]]]
         return out
 
     def score(self, uv: NDArray, bins: NDArray) -> float:
@@ -142,11 +152,26 @@ def edge_pixels(hit: NDArray[np.bool_], normals: NDArray, config: EdgeConfig = E
     return v, u, 0.5 * np.arctan2(2.0 * jxy[v, u], jxx[v, u] - jyy[v, u])
 
 
+class ModelEdges(NamedTuple):
+    """A pose's model edge pixels (:func:`model_edges`).
+
+    Attributes:
+        uv: (N, 2) x, y image pixels.
+        bins: (N,) orientation bins in [0, :data:`BINS`).
+        depth: (N,) the model's nearest depth within 2 pixels, metres (an outline pixel just
+            outside the silhouette takes its neighbour's): what a depth image must not lie in
+            front of for the edge to be seen (:func:`visible_edges`).
+    """
+
+    uv: NDArray[np.float64]
+    bins: NDArray[np.intp]
+    depth: NDArray[np.float64]
+
+
 def model_edges(caster, pose: Pose, camera: Camera, roi: tuple[int, int, int, int],
-                config: EdgeConfig = EdgeConfig(), scale: float = 1.0) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    """The model's edge pixels at ``pose`` (``T_cam_obj``): ``uv`` (N, 2) x, y image pixels
-    and their orientation bins (N,), from a ray-cast of ``roi`` (x, y, w, h) with normals
-    (:func:`edge_pixels`).
+                config: EdgeConfig = EdgeConfig(), scale: float = 1.0) -> ModelEdges:
+    """The model's edge pixels at ``pose`` (``T_cam_obj``), from a ray-cast of ``roi``
+    (x, y, w, h) with normals (:func:`edge_pixels`).
 
     ``camera`` and ``roi`` may be those of the image scaled by ``scale`` (a cheaper ray-cast);
     ``uv`` is in the full image's pixels all the same.
@@ -154,15 +179,30 @@ def model_edges(caster, pose: Pose, camera: Camera, roi: tuple[int, int, int, in
     img = caster.render(pose, camera, roi, normals=True)
     rows, cols = np.nonzero(img.hit.any(axis=1))[0], np.nonzero(img.hit.any(axis=0))[0]
     if len(rows) == 0:
-        return np.zeros((0, 2)), np.zeros(0, np.intp)
+        return ModelEdges(np.zeros((0, 2)), np.zeros(0, np.intp), np.zeros(0))
     r0, c0 = max(rows[0] - 2, 0), max(cols[0] - 2, 0)  # the silhouette's box and a margin for the outline
     r1, c1 = rows[-1] + 3, cols[-1] + 3
-    v, u, theta = edge_pixels(img.hit[r0:r1, c0:c1], img.normals[r0:r1, c0:c1], config)
+    hit = img.hit[r0:r1, c0:c1]
+    v, u, theta = edge_pixels(hit, img.normals[r0:r1, c0:c1], config)
     if len(u) > config.max_points:
         keep = np.linspace(0, len(u) - 1, config.max_points).astype(np.intp)
         v, u, theta = v[keep], u[keep], theta[keep]
+    near = cv2.erode(np.where(hit, img.depth[r0:r1, c0:c1], np.inf).astype(np.float32), np.ones((5, 5), np.uint8))
     x0, y0 = img.roi[0] + c0, img.roi[1] + r0
     uv = np.stack([u + x0, v + y0], 1).astype(np.float64)
     if scale != 1.0:  # pixels of the scaled camera → the full image's (pixel-centre convention)
         uv = (uv + 0.5) / scale - 0.5
-    return uv, orientation_bins(np.cos(theta), np.sin(theta))
+    return ModelEdges(uv, orientation_bins(np.cos(theta), np.sin(theta)), near[v, u].astype(np.float64))
+
+
+def visible_edges(edges: ModelEdges, depth: NDArray, tolerance: float) -> NDArray[np.bool_]:
+    """(N,) which model ``edges`` a depth image shows: False where the observed ``depth``
+    (H, W, metres, 0 = invalid) lies more than ``tolerance`` metres in front of the model's,
+    that is where something hides the edge (an invalid or outside pixel hides nothing)."""
+    d = np.asarray(depth)
+    q = np.rint(edges.uv).astype(np.intp)
+    inside = (q[:, 0] >= 0) & (q[:, 1] >= 0) & (q[:, 0] < d.shape[1]) & (q[:, 1] < d.shape[0])
+    observed = np.zeros(len(q))
+    observed[inside] = d[q[inside, 1], q[inside, 0]]
+    hidden = np.isfinite(observed) & (observed > 0) & (observed < edges.depth - tolerance)
+    return ~hidden

@@ -3,9 +3,10 @@
 Stages, one module each: detection (:mod:`.detect`), crops through PoseNet
 (:mod:`.crop_predict`), PnP / direct-pose fusion (:mod:`.fuse`), render-and-compare on the
 GrabCut-sharpened mask (:mod:`.mask_refine`, :mod:`.silhouette`), ICP when depth is given
-(:mod:`.icp`), and a stable frame for symmetric objects (:mod:`.symmetry`). Each frame's
-per-stage wall time in milliseconds is kept in :attr:`Estimator.timings`, and running
-sums in :attr:`Estimator.timing_totals` for benchmarks.
+(:mod:`.icp`), the score (:mod:`.scoring`), and a stable frame for symmetric objects
+(:mod:`.symmetry`). Each frame's per-stage wall time in milliseconds is kept in
+:attr:`Estimator.timings` (the depth-verified score's edge term counts as "icp"), and
+running sums in :attr:`Estimator.timing_totals` for benchmarks.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.inputs import check_depth, check_rgb
 from rigidpose.estimate.mask_refine import grabcut_mask
 from rigidpose.estimate.edges import ImageEdges
+from rigidpose.estimate.scoring import BOX_SCORE_EXPONENT, depth_score, pose_edge_score, silhouette_score
 from rigidpose.estimate.silhouette import SilhouettePose, SilhouetteSearch, edge_score, fit_quality, pose_iou
 from rigidpose.estimate.symmetry import stable_pose, transport_covariance
 from rigidpose.geometry import Camera, Pose, PoseEstimate
@@ -44,38 +46,7 @@ SILHOUETTE_MODES = ("rgb", "always", "off")
 #: mask within this IoU of the best fit's: a good network's pose should not be pulled towards
 #: a coarse mask's outline.
 SILHOUETTE_KEEP_MARGIN = 0.05
-#: An estimate from the silhouette stage scores ``box_score ** BOX_SCORE_EXPONENT × IoU **
-#: SILHOUETTE_IOU_POWER``. A right fit's silhouette overlaps the sharpened mask by 0.95–0.99, a
-#: wrong one's by 0.7–0.9 (medians 0.97 and 0.71 on the bracket benchmark): the plain IoU
-#: spread them too little against the box score, and wrong fits in better-scored boxes ranked
-#: first. IoU⁸ ≈ exp(−8 (1 − IoU)): each 12 % of silhouette unexplained costs a factor e. On
-#: the bracket benchmark's estimates this ranked the right pose first for 25 of 66 targets
-#: against 21 (21 against 19 with session 7's networks; docs/benchmarks.md, session 9), and
-#: at the CLI's score threshold of 0.3 it keeps 25 where the plain product kept 13.
-SILHOUETTE_IOU_POWER = 8
-#: ... and × edge ** SILHOUETTE_EDGE_POWER, the share of the model's edges (outline, creases,
-#: hole rims) on the image's edges (:mod:`.edges`): about 0.9–0.99 for a right fit, 0.5–0.75 for
-#: wrong ones. On the bracket benchmark the 4th power gave 39.4 % ADD-0.1d RGB-only, the 2nd
-#: 34.8 % (wrong fits in other boxes ranked first), the 8th 39.4 % with fewer estimates over the
-#: threshold (docs/benchmarks.md, session 11).
-SILHOUETTE_EDGE_POWER = 4
-
-
-def silhouette_score(iou: float, edge: float | None) -> float:
-    """The witness of a silhouette fit, in [0, 1]: ``IoU ** SILHOUETTE_IOU_POWER × edge ** SILHOUETTE_EDGE_POWER``."""
-    return iou**SILHOUETTE_IOU_POWER * (1.0 if edge is None else edge**SILHOUETTE_EDGE_POWER)
 log = logging.getLogger(__name__)
-
-#: A depth-verified estimate scores ``box_score ** BOX_SCORE_EXPONENT × depth agreement``: the
-#: agreement of the model with the depth image and mask is a far better witness than the box
-#: score of a detector trained for minutes (on the bracket benchmark the right estimates'
-#: median box score was 0.10, the wrong ones' 0.02, while their agreement was 0.88 against
-#: 0.0), so it leads; the box score still orders equally verified estimates and carries the
-#: class. With the plain product, wrong estimates outranked right ones (docs/estimate.md).
-#: A tracking estimator keeps the plain product (exponent 1): with 0.25, boxes on other
-#: things passed the score threshold and started false tracks (0.40 per frame against 0.19
-#: with 1, on the tracking video; docs/benchmarks.md).
-BOX_SCORE_EXPONENT = 0.25
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,10 +88,9 @@ class Estimator:
             hypothesis' quality (:func:`~rigidpose.estimate.dense.rgb_hypothesis`: the dense
             inliers' weight share, or the mean keypoint confidence), or box score^0.25 ×
             IoU⁸ × edge⁴ where the silhouette stage ran (the overlap of the model's silhouette
-            and the mask, and the share of its edges on the image's: :func:`silhouette_score`),
-            or box score^0.25 × depth agreement when ICP
-            against depth accepted the pose (:data:`BOX_SCORE_EXPONENT`; the box score to the
-            power 1 with ``tracking``).
+            and the mask, and the share of its edges on the image's), or box score^0.25 ×
+            depth agreement × edge² when ICP against depth accepted the pose (:mod:`.scoring`;
+            the box score to the power 1 with ``tracking``).
         use_depth / icp: refine with ICP when a depth image is given.
         silhouette: when the silhouette stage runs (:data:`SILHOUETTE_MODES`): on frames without
             depth ("rgb", the default), on every frame ("always") or never ("off"). The stage
@@ -352,11 +322,12 @@ class Estimator:
         if refine:
             t = time.perf_counter()
             mesh = self.meshes.get(obj.obj_id) if self.meshes else None
-            r = self.depth_refiner(obj.obj_id, mesh, caster, obj.info.diameter, pose, cov, source, camera, depth, mask,
-                                   prior=reference)
+            d, cfg = obj.info.diameter, self.silhouette.config.edges
+            r = self.depth_refiner(obj.obj_id, mesh, caster, d, pose, cov, source, camera, depth, mask, prior=reference,
+                                   edges=lambda p: pose_edge_score(rgb, caster, p, camera, d, cfg, depth))
             pose, cov, source, agreement = r.pose, r.covariance, r.source, r.agreement
-            if r.agreement is not None:  # depth verified the pose: the score is the depth's word, not the keypoints'
-                score = float(c.request.score ** self.box_score_exponent * r.agreement)
+            if r.agreement is not None:  # depth verified the pose: its fit to depth and edges scores it, not the keypoints
+                score = float(c.request.score ** self.box_score_exponent * depth_score(r.agreement, r.edge))
             self.timings["icp"] += 1000 * (time.perf_counter() - t)
             if score < self.score_threshold:
                 return None

@@ -194,8 +194,8 @@ def edge_score(caster, pose: Pose, camera: Camera, edges: ImageEdges, diameter: 
     """The share of the model's edges at ``pose`` that lie on the image's ``edges``, in [0, 1];
     ray-cast at ``scale`` × the image's resolution."""
     cam = camera.scaled(scale) if scale != 1.0 else camera
-    uv, bins = model_edges(caster, pose, cam, object_roi(cam, pose, diameter, pad=0.3), config, scale)
-    return edges.score(uv, bins)
+    found = model_edges(caster, pose, cam, object_roi(cam, pose, diameter, pad=0.3), config, scale)
+    return edges.score(found.uv, found.bins)
 
 
 def _render(caster, pose: Pose, camera: Camera, diameter: float):

@@ -22,7 +22,7 @@ def part():
 
 
 def _score(caster, diameter, edges: ImageEdges, pose: Pose) -> float:
-    uv, bins = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
+    uv, bins, _ = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
     return edges.score(uv, bins)
 
 
@@ -51,7 +51,7 @@ def test_model_edges_follow_the_outline_and_the_creases(part):
     every orientation bin represented for a part with round holes."""
     caster, _, diameter = part
     pose = POSES[0]
-    uv, bins = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
+    uv, bins, _ = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
     hit = caster.render(pose, CAM, normals=False).hit
     q = np.rint(uv).astype(int)
     inner = hit[q[:, 1], q[:, 0]]
@@ -68,7 +68,7 @@ def test_no_image_edges_score_zero_and_outside_pixels_count_as_misses(part):
     rgb = render_rgb({1: bracket()}, [(1, pose)], np.random.default_rng(5), CAM)
     edges = ImageEdges(rgb, object_roi(CAM, pose, diameter, pad=0.3))
     assert edges.informative
-    uv, bins = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
+    uv, bins, _ = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
     full = edges.score(uv, bins)
     half = edges.score(np.concatenate([uv, uv + 5000]), np.concatenate([bins, bins]))
     assert half == pytest.approx(full / 2)
@@ -79,7 +79,7 @@ def test_no_image_edges_score_zero_and_outside_pixels_count_as_misses(part):
 def test_model_edges_of_a_pose_out_of_view_are_empty(part):
     caster, _, diameter = part
     behind = Pose(np.eye(3), [5.0, 0.0, 0.4], "cam", "obj")
-    uv, bins = model_edges(caster, behind, CAM, (0, 0, 640, 480))
+    uv, bins, _ = model_edges(caster, behind, CAM, (0, 0, 640, 480))
     assert uv.shape == (0, 2) and bins.shape == (0,)
 
 

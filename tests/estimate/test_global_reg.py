@@ -98,6 +98,31 @@ def test_refiner_keeps_a_good_rgb_pose_refined_and_is_off_when_asked(part, rng):
     assert off.source == "pnp+icp"
 
 
+def test_refiner_searches_on_when_the_image_edges_disagree(part, rng):
+    """A near RGB pose that ICP refines and the depth agrees with ends the search, unless the
+    image's edges disagree with it: then the grid search runs too, every result carries its
+    edge check, and the winner is the best agreement × edge²."""
+    mesh, caster, diameter = part
+    truth = POSES[1]
+    depth, mask = _frame(caster, truth, rng)
+    near = Pose(truth.R @ axis_angle_to_matrix(np.radians([2.0, -1.0, 1.5])), truth.t + [0.003, 0, -0.004], "cam", "obj")
+    for edge, searches in ((None, False), (0.95, False), (0.5, True)):
+        refiner = DepthRefiner()
+        searched, cloud = [], refiner.cloud
+        refiner.cloud = lambda *a: (searched.append(a), cloud(*a))[1]
+        seen = []
+        out = refiner(1, mesh, caster, diameter, near, np.eye(6), "pnp", CAM, depth, mask,
+                      edges=lambda p: seen.append(p) or edge)
+        assert bool(searched) == searches and (len(seen) > 1) == searches and out.edge == edge, (edge, len(seen))
+        assert out.agreement > 0.95 and np.degrees(out.pose.angle_to(truth)) < 1.0
+    # edges that favour one of the search's results pick it over the better-agreeing one
+    refiner = DepthRefiner()
+    poses = []
+    out = refiner(1, mesh, caster, diameter, near, np.eye(6), "pnp", CAM, depth, mask,
+                  edges=lambda p: poses.append(p) or (0.9 if len(poses) == 2 else 0.3))
+    assert out.pose is not None and out.edge == 0.9 and out.pose.allclose(poses[1])
+
+
 def test_no_points_no_hypothesis(part):
     mesh, caster, diameter = part
     depth = np.zeros((480, 640), np.float32)

@@ -1,0 +1,99 @@
+"""An estimate's score: the formulas, and the edge term of a depth-verified pose, which does
+not score the model edges that the depth shows hidden (ray-cast images of the bracket)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from fakes import BRACKET_CAM, BRACKET_POSES, CAM, GtCropStage, gt_box, make_objects, render_depth, render_rgb
+from rigidpose.estimate.edges import model_edges, visible_edges
+from rigidpose.estimate.estimator import Estimator
+from rigidpose.estimate.icp import object_roi
+from rigidpose.estimate.scoring import (DEPTH_EDGE_POWER, OCCLUSION_TOLERANCE, depth_score, pose_edge_score,
+                                        silhouette_score)
+from rigidpose.geometry import Pose, axis_angle_to_matrix
+from rigidpose.objects.parts import bracket
+from rigidpose.objects.raycast import MeshRaycaster
+
+POSE = BRACKET_POSES[2]
+
+
+@pytest.fixture(scope="module")
+def part():
+    mesh = bracket()
+    return mesh, MeshRaycaster(mesh.vertices, mesh.faces), float(np.linalg.norm(mesh.extents))
+
+
+def _occluder(pose: Pose, side: float) -> tuple[trimesh.Trimesh, Pose]:
+    """A 5 × 20 × 1 cm plate 5 cm in front of the part, ``side`` metres off its centre in x: it hides a strip of it."""
+    plate = trimesh.creation.box((0.05, 0.2, 0.01))
+    return plate, Pose(np.eye(3), pose.t + [side, 0.0, -0.05], "cam", "obj")
+
+
+def test_the_score_formulas():
+    assert depth_score(0.9, None) == 0.9
+    assert depth_score(0.9, 0.5) == pytest.approx(0.9 * 0.5**DEPTH_EDGE_POWER)
+    assert silhouette_score(0.95, None) == pytest.approx(0.95**8)
+    assert silhouette_score(0.95, 0.9) == pytest.approx(0.95**8 * 0.9**4)
+
+
+def test_a_right_pose_scores_high_a_turned_one_lower_and_a_flat_image_says_nothing(part):
+    mesh, caster, d = part
+    rgb = render_rgb({1: mesh}, [(1, POSE)], np.random.default_rng(0), BRACKET_CAM)
+    right = pose_edge_score(rgb, caster, POSE, BRACKET_CAM, d)
+    turned = Pose(POSE.R @ axis_angle_to_matrix([0.0, 0.0, np.pi]), POSE.t, "cam", "obj")
+    assert right > 0.8 and pose_edge_score(rgb, caster, turned, BRACKET_CAM, d) < right - 0.1
+    assert pose_edge_score(np.zeros_like(rgb), caster, POSE, BRACKET_CAM, d) is None
+
+
+def test_edges_the_depth_shows_hidden_are_not_scored(part):
+    """A plate in front of the part hides a strip of its edges: scored over all its edges the
+    right pose loses the hidden ones; with the depth it scores about as if nothing hid it, and
+    the depth names the hidden edges (those under the plate)."""
+    mesh, caster, d = part
+    cam = BRACKET_CAM
+    clear = render_rgb({1: mesh}, [(1, POSE)], np.random.default_rng(1), cam)
+    unhidden = pose_edge_score(clear, caster, POSE, cam, d)
+    plate, at = _occluder(POSE, 0.0)
+    scene = [(1, POSE), (2, at)]
+    rgb = render_rgb({1: mesh, 2: plate}, scene, np.random.default_rng(1), cam)
+    depth = render_depth({1: mesh, 2: plate}, scene, cam)
+    blind, seeing = pose_edge_score(rgb, caster, POSE, cam, d), pose_edge_score(rgb, caster, POSE, cam, d, depth=depth)
+    assert blind < unhidden - 0.3, (blind, unhidden)
+    assert seeing > unhidden - 0.05, (seeing, unhidden)
+
+    edges = model_edges(caster, POSE, cam, object_roi(cam, POSE, d, pad=0.3))
+    seen = visible_edges(edges, depth, OCCLUSION_TOLERANCE * d)
+    plate_hit = MeshRaycaster(plate.vertices, plate.faces).render(at, cam).hit
+    q = np.rint(edges.uv).astype(int)
+    under = plate_hit[q[:, 1], q[:, 0]]
+    assert 0.1 < under.mean() < 0.9  # the plate hides part of the edges
+    assert not seen[under].any() and seen[~under].mean() > 0.95
+    assert np.all(visible_edges(edges, np.zeros_like(depth), OCCLUSION_TOLERANCE * d))  # invalid depth hides nothing
+
+
+def test_a_pose_whose_edges_are_almost_all_hidden_has_no_edge_score(part):
+    mesh, caster, d = part
+    wall = trimesh.creation.box((0.5, 0.5, 0.01))
+    scene = [(1, POSE), (2, Pose(np.eye(3), POSE.t + [0.0, 0.0, -0.05], "cam", "obj"))]
+    rgb = render_rgb({1: mesh, 2: wall}, scene, np.random.default_rng(2), BRACKET_CAM)
+    depth = render_depth({1: mesh, 2: wall}, scene, BRACKET_CAM)
+    assert pose_edge_score(rgb, caster, POSE, BRACKET_CAM, d, depth=depth) is None
+
+
+def test_a_depth_verified_estimate_scores_box_times_agreement_times_its_edges(rng):
+    """In an image with edges the depth-verified score is box score × agreement × edge²,
+    the edge term taken at the refined pose; a right pose's edge term is near 1."""
+    cards, meshes = make_objects()
+    T = Pose.from_rvec_tvec([2.0, 0.3, -0.4], [0.02, -0.01, 0.45], "cam", "obj")
+    crop = GtCropStage(cards, meshes, rng)
+    crop.gt = [(1, T)]
+    est = Estimator(crop, None, cards, meshes, score_threshold=0.0)
+    rgb, depth = render_rgb(meshes, crop.gt, rng), render_depth(meshes, crop.gt)
+    (m,) = est.measure(rgb, CAM, depth, [(1, gt_box(meshes, 1, T))])
+    assert m.depth_verified and m.estimate.pose.distance_to(T) < 2e-3
+    edge = pose_edge_score(rgb, est.raycaster(1), m.estimate.pose, CAM, cards[1].info.diameter, depth=depth)
+    assert edge > 0.8
+    assert m.estimate.score == pytest.approx(m.depth_agreement * edge**DEPTH_EDGE_POWER, rel=1e-6)
