@@ -175,3 +175,35 @@ def test_estimates_become_tf_detections_and_poses_and_sigterm_stops(dds):
 
     assert stop(procs[0], signal.SIGTERM) == 0, log.read_text()
     assert "estimator from factory fake_estimator:make_estimator" in log.read_text()
+
+
+def test_a_re_sent_or_older_frame_is_not_estimated_again(dds):
+    """A frame with the stamp of the last estimated one (re-sent) or an earlier one (out of
+    order) is skipped and counted on ~/status: /tf never gets a second or an older transform."""
+    client, env, tmp, procs = dds
+    log = tmp / "node.log"
+    procs.append(start_node(env, log, use_depth="true", score_threshold=0.5, status_period_s=0.2,
+                            estimator_factory="fake_estimator:make_estimator"))
+    client.listen(TFMessage, "/tf", RELIABLE)
+    client.listen(String, "/pose_estimator/status", RELIABLE)
+    pubs = publishers(client)
+    info = camera_to_camera_info(Camera.from_fov(W, H, 60.0), CameraInfo)
+    got = client.got
+
+    def answered(sec):
+        return lambda: any(m.transforms[0].header.stamp.sec == sec for m in got["/tf"])
+
+    img, depth = valid_frame((500, 0))
+    assert send_until(client, pubs, [("camera_info", info), ("image", img), ("depth", depth)], answered(500), 20), \
+        log.read_text()
+    for stamp in ((500, 0), (499, 500_000_000)):  # the same frame again, then one 0.5 s older
+        img, depth = valid_frame(stamp)
+        key = "skipped_repeat" if stamp[0] == 500 else "skipped_old"
+        assert send_until(client, pubs, [("image", img), ("depth", depth)],
+                          lambda: (client.status() or {}).get("frames", {}).get(key, 0) > 0, 10), client.status()
+    img, depth = valid_frame((501, 0))
+    assert send_until(client, pubs, [("image", img), ("depth", depth)], answered(501), 10), log.read_text()
+    assert stop(procs[0], signal.SIGINT) == 0, log.read_text()
+    stamps = [m.transforms[0].header.stamp.sec for m in got["/tf"]]
+    assert stamps == [500, 501], stamps  # each instant once, in order
+    assert "skipping the frame stamped 500.000 s: the stamp of the last estimated frame (re-sent)" in log.read_text()

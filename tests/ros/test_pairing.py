@@ -122,3 +122,22 @@ def test_health_snapshot_counts():
     assert s["rejected"] == {"image:encoding": 1} and s["rejected_total"] == 1
     assert s["frames"] == {"processed": 1} and s["extra"] == 1
     assert s["last_error"] == "image: bad encoding 'x'"
+
+
+def test_stamp_gate_passes_each_instant_once_and_never_back_in_time():
+    from rigidpose_ros.stamps import NEW, OLD, REPEAT, RESET, StampGate
+
+    S = 1_000_000_000
+    g = StampGate(reset_after_s=1.0)
+    assert g.check(5 * S) == NEW  # the first frame
+    assert g.check(5 * S) == NEW  # not estimated yet (e.g. its boxes never came): it may come again
+    g.done(5 * S)
+    assert g.check(5 * S) == REPEAT
+    assert g.check(5 * S - 300 * MS) == OLD
+    assert g.check(5 * S - 1 * S) == OLD  # exactly reset_after_s back: still out of order
+    assert g.check(5 * S - 1 * S - 1) == RESET  # further back: the clock jumped (a bag replayed)
+    assert g.check(5 * S + 1) == NEW
+    g.done(2 * S)  # after a reset the node starts over from the new stamp
+    assert g.check(3 * S) == NEW and g.check(2 * S) == REPEAT
+    with pytest.raises(ValueError, match="reset_after_s"):
+        StampGate(reset_after_s=float("nan"))

@@ -2,7 +2,8 @@
 
 Callbacks (executor thread) convert and validate each message, pair depth with the
 image by stamp, and put the frame into a one-frame slot; a worker thread takes the
-newest frame, calls the estimator and publishes. Malformed messages are counted on
+newest frame, calls the estimator and publishes. A frame whose stamp is not later than that
+of the last estimated frame (re-sent, or out of order) is skipped (:mod:`.stamps`). Malformed messages are counted on
 ``~/status`` and logged at most once per ``warn_period_s`` per kind; they never stop
 the node. SIGINT and SIGTERM end it cleanly with exit code 0.
 """
@@ -41,6 +42,7 @@ from rigidpose_ros.overlay import draw_boxes
 from rigidpose_ros.pairing import LatestSlot, Paired, StampPairer
 from rigidpose_ros.params import LIST_PARAMETERS, PARAMETERS, parse_config
 from rigidpose_ros.pose_msgs import transform_stamped
+from rigidpose_ros.stamps import OLD, REPEAT, RESET, StampGate
 
 _LIST_TYPES = {"string": Parameter.Type.STRING_ARRAY, "double": Parameter.Type.DOUBLE_ARRAY}
 
@@ -69,6 +71,7 @@ class PoseEstimatorNode(Node):
         self._camera_lock = threading.Lock()
         self.pairer = StampPairer(int(self.cfg.depth_tolerance_s * 1e9), self.cfg.use_depth)
         self.slot: LatestSlot[Paired] = LatestSlot()
+        self.stamps = StampGate()
         self._started = time.monotonic()
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -212,9 +215,25 @@ class PoseEstimatorNode(Node):
 
     def _process(self, frame: Paired) -> None:
         header, rgb, camera = frame.image
+        stamp = stamp_ns(header)
+        verdict = self.stamps.check(stamp)
+        if verdict in (REPEAT, OLD):  # estimated already, or older than what is on /tf
+            self.health.count(f"skipped_{verdict}")
+            allowed, suppressed = self.throttle.allow(f"stamp:{verdict}")
+            if allowed:
+                why = "the stamp of the last estimated frame (re-sent)" if verdict == REPEAT else \
+                    "earlier than the last estimated frame (out of order)"
+                more = f" ({suppressed} more like it suppressed)" if suppressed else ""
+                self.get_logger().warn(f"skipping the frame stamped {stamp / 1e9:.3f} s: {why}{more}")
+            return
         self.health.count("processed")
         if self.estimator is None:
             return
+        if verdict == RESET:
+            self.get_logger().info(f"the stamps jumped back to {stamp / 1e9:.3f} s: starting over")
+            tracker = getattr(self.estimator, "tracker", None)
+            if tracker is not None:
+                tracker.reset()
         depth = frame.depth if self.cfg.use_depth else None
         if self.cfg.use_boxes:
             tol = int(self.cfg.depth_tolerance_s * 1e9)
@@ -225,6 +244,7 @@ class PoseEstimatorNode(Node):
             raw = self.estimator.estimate(rgb, camera, depth, boxes=boxes)
         else:
             raw = self.estimator.estimate(rgb, camera, depth)
+        self.stamps.done(stamp)
         estimates = select(raw, self.cfg.score_threshold, self.cfg.objects)
         out = build_outputs(header, estimates, self.boxes, self.grasps, self.meshes)
         self.pub_det.publish(out.detections)
