@@ -290,7 +290,8 @@ class SilhouetteSearch:
 
     def templates(self, obj_id: int, caster, centre: F64, diameter: float) -> SilhouetteTemplates:
         if obj_id not in self._banks:
-            self._banks[obj_id] = SilhouetteTemplates(caster, centre, diameter, self.config.templates)
+            self._banks[obj_id] = SilhouetteTemplates(caster, centre, diameter, self.config.templates,
+                                                      self.config.edges)
         return self._banks[obj_id]
 
     def __call__(self, obj_id: int, caster, centre: F64, diameter: float, camera: Camera, mask: NDArray,

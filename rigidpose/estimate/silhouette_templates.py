@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.edges import ImageEdges, edge_pixels, orientation_bins
+from rigidpose.estimate.edges import EdgeConfig, ImageEdges, edge_pixels, orientation_bins
 from rigidpose.geometry import Camera, Pose
 
 F64 = NDArray[np.float64]
@@ -100,9 +100,11 @@ class SilhouetteTemplates:
         caster: the object's :class:`~rigidpose.objects.raycast.MeshRaycaster`.
         centre: (3,) the object-frame point put on the optical axis (the bounding-box centre), metres.
         diameter: the object's diameter, metres.
+        edges: how the model's edge pixels are found (its ``crease_deg``), as for the edge score.
     """
 
-    def __init__(self, caster, centre: F64, diameter: float, config: TemplateConfig = TemplateConfig()) -> None:
+    def __init__(self, caster, centre: F64, diameter: float, config: TemplateConfig = TemplateConfig(),
+                 edges: EdgeConfig = EdgeConfig()) -> None:
         self.config, self.centre = config, np.asarray(centre, np.float64).reshape(3)
         n = config.render_px
         self.focal = 0.6 * n * config.distance  # the diameter spans 60 % of the render: every part stays inside
@@ -114,7 +116,7 @@ class SilhouetteTemplates:
             R_view = look_at(direction)
             img = caster.render(Pose(R_view, [0.0, 0.0, self.z0] - R_view @ self.centre), cam)
             hit = img.hit.astype(np.float32)
-            v, u, theta = edge_pixels(img.hit, img.normals)
+            v, u, theta = edge_pixels(img.hit, img.normals, edges)
             pick = rng.choice(len(u), config.edge_points, replace=len(u) < config.edge_points) if len(u) else None
             for k in range(config.in_plane):
                 angle = 2.0 * np.pi * k / config.in_plane

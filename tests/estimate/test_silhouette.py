@@ -175,6 +175,19 @@ def test_tracking_starts_skip_the_templates(part):
     assert _add_rel(mesh, found.pose, pose, diameter) < 0.02
 
 
+def test_the_template_bank_finds_its_edges_as_the_search_is_told(part):
+    """The bank picks its edge pixels with ``SilhouetteConfig.edges`` (its crease angle), as the
+    edge score does: the same silhouettes, other edge pixels."""
+    from rigidpose.estimate.edges import EdgeConfig
+
+    _, caster, centre, diameter = part
+    small = TemplateConfig(views=10, in_plane=4)
+    banks = [SilhouetteSearch(SilhouetteConfig(templates=small, edges=EdgeConfig(crease_deg=c))).templates(
+        1, caster, centre, diameter) for c in (30.0, 85.0)]
+    assert np.array_equal(banks[0].shapes, banks[1].shapes)
+    assert not np.array_equal(banks[0].edge_xy, banks[1].edge_xy)
+
+
 def test_empty_or_tiny_masks_give_no_pose(part, search):
     _, caster, centre, diameter = part
     empty = np.zeros((CAM.height, CAM.width), bool)
