@@ -74,6 +74,21 @@ def test_edges_the_depth_shows_hidden_are_not_scored(part):
     assert np.all(visible_edges(edges, np.zeros_like(depth), OCCLUSION_TOLERANCE * d))  # invalid depth hides nothing
 
 
+def test_a_part_half_out_of_the_image_scores_as_in_full_view(part):
+    """The part half out of the image: its right pose still scores as high as in full view.
+    The ray-cast stops at the image's border, so no model edge lies beyond it, and the border
+    itself is no edge."""
+    mesh, caster, d = part
+    full = pose_edge_score(render_rgb({1: mesh}, [(1, POSE)], np.random.default_rng(3), BRACKET_CAM),
+                           caster, POSE, BRACKET_CAM, d)
+    u = BRACKET_CAM.project(POSE.t[None])[0][0]
+    shifted = Pose(POSE.R, POSE.t + [(BRACKET_CAM.width - 1 - u) * POSE.t[2] / BRACKET_CAM.K[0, 0], 0, 0], "cam", "obj")
+    rgb = render_rgb({1: mesh}, [(1, shifted)], np.random.default_rng(3), BRACKET_CAM)
+    edges = model_edges(caster, shifted, BRACKET_CAM, object_roi(BRACKET_CAM, shifted, d, pad=0.3))
+    assert len(edges.uv) and edges.uv[:, 0].max() <= BRACKET_CAM.width - 1
+    assert pose_edge_score(rgb, caster, shifted, BRACKET_CAM, d) > full - 0.05 > 0.75
+
+
 def test_a_pose_whose_edges_are_almost_all_hidden_has_no_edge_score(part):
     mesh, caster, d = part
     wall = trimesh.creation.box((0.5, 0.5, 0.01))
