@@ -53,9 +53,10 @@ SILHOUETTE_EDGE_POWER = 4
 #: The edge term of a depth-verified estimate. The depth agrees with the bracket fitted onto
 #: a distractor's surface about as well as with a right pose (0.86–0.92), so such estimates
 #: ranked above right ones; their edges do not lie on the image's (median 0.46 against 0.97).
-#: On the bracket benchmark's depth row, ranking by score × edge^p put a right estimate in the
-#: top n for 49 of 66 targets with p = 0, 54 for every p in 1–6 and 51 with p = 8
-#: (docs/benchmarks.md, session 12).
+#: On the bracket benchmark's depth row, ranking by score × edge^p with the edges the depth
+#: does not hide put a right estimate in the top n for 49 of 66 targets with p = 0, 55 with
+#: p = 1–2 and 54 with p = 3–4 (with every edge counted: 54 for p = 1–6, 51 for p = 8), and
+#: kept the mustard bottle's 59 of 67 for every p (docs/benchmarks.md, session 12).
 DEPTH_EDGE_POWER = 2
 
 #: A model edge with observed depth more than this × the diameter in front of the model's is

@@ -115,12 +115,13 @@ def test_refiner_searches_on_when_the_image_edges_disagree(part, rng):
                       edges=lambda p: seen.append(p) or edge)
         assert bool(searched) == searches and (len(seen) > 1) == searches and out.edge == edge, (edge, len(seen))
         assert out.agreement > 0.95 and np.degrees(out.pose.angle_to(truth)) < 1.0
-    # edges that favour one of the search's results pick it over the better-agreeing one
+    # no result's edges agree well enough to stop (all under good_edge): the search runs to the
+    # end and the winner is the best agreement × edge², here the second result checked
     refiner = DepthRefiner()
     poses = []
     out = refiner(1, mesh, caster, diameter, near, np.eye(6), "pnp", CAM, depth, mask,
-                  edges=lambda p: poses.append(p) or (0.9 if len(poses) == 2 else 0.3))
-    assert out.pose is not None and out.edge == 0.9 and out.pose.allclose(poses[1])
+                  edges=lambda p: poses.append(p) or (0.7 if len(poses) == 2 else 0.3))
+    assert len(poses) > 2 and out.edge == 0.7 and out.pose.allclose(poses[1])
 
 
 def test_no_points_no_hypothesis(part):
