@@ -29,7 +29,7 @@ from rigidpose.estimate.duplicates import suppress_duplicates
 from rigidpose.estimate.icp import IcpConfig
 from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.inputs import check_depth, check_rgb
-from rigidpose.estimate.mask_refine import grabcut_mask
+from rigidpose.estimate.mask_refine import RECUT_MAX_SIDE, grabcut_mask
 from rigidpose.estimate.edges import ImageEdges
 from rigidpose.estimate.scoring import BOX_SCORE_EXPONENT, depth_score, pose_edge_score, silhouette_score
 from rigidpose.estimate.silhouette import SilhouettePose, SilhouetteSearch, edge_score, fit_quality, pose_iou
@@ -324,7 +324,8 @@ class Estimator:
             mesh = self.meshes.get(obj.obj_id) if self.meshes else None
             d, cfg = obj.info.diameter, self.silhouette.config.edges
             r = self.depth_refiner(obj.obj_id, mesh, caster, d, pose, cov, source, camera, depth, mask, prior=reference,
-                                   edges=lambda p: pose_edge_score(rgb, caster, p, camera, d, cfg, depth))
+                                   edges=lambda p: pose_edge_score(rgb, caster, p, camera, d, cfg, depth),
+                                   sharpen=lambda m: grabcut_mask(rgb, m, c.crop_box, max_side=RECUT_MAX_SIDE))
             pose, cov, source, agreement = r.pose, r.covariance, r.source, r.agreement
             if r.agreement is not None:  # depth verified the pose: its fit to depth and edges scores it, not the keypoints
                 score = float(c.request.score ** self.box_score_exponent * depth_score(r.agreement, r.edge))

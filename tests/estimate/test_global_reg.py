@@ -249,3 +249,40 @@ def test_the_pieces_search_stops_at_the_first_piece_the_depth_agrees_with(part, 
         out = DepthRefiner(good_agreement=0.8)(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask)
         assert len(searched) == searches and out.agreement >= 0.8
         assert np.degrees(out.pose.angle_to(truth)) < 1.0
+
+
+def test_refiner_searches_the_colour_cut_mask_when_the_depth_cannot_cut_the_mask(part, rng, monkeypatch):
+    """The mask covers the bracket and a plate that the depth does not separate from it (no pieces),
+    and the RGB pose is 120° off. Only the mask re-cut by the image's colours (``sharpen``) finds the
+    pose; a mask that the search already explains is never re-cut, and a re-cut that changes
+    (almost) nothing is not searched again."""
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, mask, _, visible = _plate_in_front(caster, truth, diameter, rng)
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    monkeypatch.setattr(depth_refine, "depth_segments", lambda *a, **k: [])
+    cuts = []
+
+    def sharpen(m):
+        cuts.append(m)
+        return visible
+
+    out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask, sharpen=sharpen)
+    assert len(cuts) == 1 and cuts[0] is mask
+    assert out.source == "depth+icp"
+    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
+    # scored against the network's mask, as every other result: the plate's pixels count as misses
+    assert out.agreement == pytest.approx(depth_agreement(out.pose, caster, CAM, depth, mask, diameter))
+    cuts.clear()  # a result scoring recut_below or more is not re-cut for
+    DepthRefiner(recut_below=0.0)(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask, sharpen=sharpen)
+    assert not cuts
+
+    searched = []
+    grid = depth_refine.grid_hypotheses
+    monkeypatch.setattr(depth_refine, "grid_hypotheses", lambda cloud, pts: searched.append(len(pts)) or grid(cloud, pts))
+    DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask, sharpen=lambda m: m.copy())
+    assert len(searched) == 1  # the same mask again: one search only
+    cuts.clear()
+    clean, hit = _frame(caster, truth, rng)
+    good = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, clean, hit, sharpen=sharpen)
+    assert not cuts and np.degrees(good.pose.angle_to(truth)) < 1.0

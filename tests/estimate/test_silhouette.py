@@ -213,12 +213,15 @@ def test_grabcut_repairs_a_leaky_mask(part, rng):
     def iou(m):
         return np.count_nonzero(m & truth) / np.count_nonzero(m | truth)
 
-    sharp = grabcut_mask(rgb, coarse, box)
-    assert iou(coarse) < 0.6
-    assert iou(sharp) > 0.9
     inside = np.zeros_like(truth)
     inside[box[1] : box[1] + box[3], box[0] : box[0] + box[2]] = True
-    assert np.array_equal(sharp[~inside], coarse[~inside])  # nothing outside the box changes
+    assert iou(coarse) < 0.6
+    assert max(box[2:]) > 96
+    for max_side, good in ((None, 0.9), (96, 0.85)):  # cut at most 96 px wide, scaled back
+        sharp = grabcut_mask(rgb, coarse, box, max_side=max_side)
+        assert sharp.shape == truth.shape and sharp.dtype == bool
+        assert iou(sharp) > good
+        assert np.array_equal(sharp[~inside], coarse[~inside])  # nothing outside the box changes
 
 
 def test_grabcut_leaves_degenerate_input_alone(part):
