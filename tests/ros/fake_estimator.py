@@ -35,5 +35,32 @@ class FakeEstimator:
         ]
 
 
+class _CountingTracker:
+    def __init__(self) -> None:
+        self.resets = 0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+class TrackingFakeEstimator(FakeEstimator):
+    """:class:`FakeEstimator` with a ``tracker`` whose resets the output shows: object 2's x is
+    0.1 + the number of resets so far."""
+
+    def __init__(self, options: dict) -> None:
+        super().__init__(options)
+        self.tracker = _CountingTracker()
+
+    def estimate(self, rgb, camera, depth):
+        out = super().estimate(rgb, camera, depth)
+        t = out[1].pose.t + [self.tracker.resets, 0.0, 0.0]
+        out[1] = PoseEstimate(2, Pose(np.eye(3), t), 0.8)
+        return out
+
+
 def make_estimator(options: dict) -> FakeEstimator:
     return FakeEstimator(options)
+
+
+def make_tracking_estimator(options: dict) -> TrackingFakeEstimator:
+    return TrackingFakeEstimator(options)

@@ -177,33 +177,52 @@ def test_estimates_become_tf_detections_and_poses_and_sigterm_stops(dds):
     assert "estimator from factory fake_estimator:make_estimator" in log.read_text()
 
 
-def test_a_re_sent_or_older_frame_is_not_estimated_again(dds):
-    """A frame with the stamp of the last estimated one (re-sent) or an earlier one (out of
-    order) is skipped and counted on ~/status: /tf never gets a second or an older transform."""
+def _stamp_node(dds, factory: str):
+    """Start the node with the fake estimator ``factory`` and send it a frame stamped 500 s;
+    returns the client, the publishers, a ``send(stamp, until)`` helper and the node's log."""
     client, env, tmp, procs = dds
     log = tmp / "node.log"
     procs.append(start_node(env, log, use_depth="true", score_threshold=0.5, status_period_s=0.2,
-                            estimator_factory="fake_estimator:make_estimator"))
+                            estimator_factory=f"fake_estimator:{factory}"))
     client.listen(TFMessage, "/tf", RELIABLE)
     client.listen(String, "/pose_estimator/status", RELIABLE)
     pubs = publishers(client)
     info = camera_to_camera_info(Camera.from_fov(W, H, 60.0), CameraInfo)
-    got = client.got
 
-    def answered(sec):
-        return lambda: any(m.transforms[0].header.stamp.sec == sec for m in got["/tf"])
-
-    img, depth = valid_frame((500, 0))
-    assert send_until(client, pubs, [("camera_info", info), ("image", img), ("depth", depth)], answered(500), 20), \
-        log.read_text()
-    for stamp in ((500, 0), (499, 500_000_000)):  # the same frame again, then one 0.5 s older
+    def send(stamp, until, first=False) -> bool:
         img, depth = valid_frame(stamp)
+        msgs = [("camera_info", info)] * first + [("image", img), ("depth", depth)]
+        return send_until(client, pubs, msgs, until, 20 if first else 10)
+
+    assert send((500, 0), answered(client, 500), first=True), log.read_text()
+    return client, send, log
+
+
+def answered(client, sec):
+    """Whether /tf got a message stamped ``sec`` seconds."""
+    return lambda: any(m.transforms[0].header.stamp.sec == sec for m in client.got["/tf"])
+
+
+def test_a_re_sent_or_older_frame_is_not_estimated_again(dds):
+    """A frame with the stamp of the last estimated one (re-sent) or an earlier one (out of
+    order) is skipped and counted on ~/status: /tf never gets a second or an older transform."""
+    client, send, log = _stamp_node(dds, "make_estimator")
+    for stamp in ((500, 0), (499, 500_000_000)):  # the same frame again, then one 0.5 s older
         key = "skipped_repeat" if stamp[0] == 500 else "skipped_old"
-        assert send_until(client, pubs, [("image", img), ("depth", depth)],
-                          lambda: (client.status() or {}).get("frames", {}).get(key, 0) > 0, 10), client.status()
-    img, depth = valid_frame((501, 0))
-    assert send_until(client, pubs, [("image", img), ("depth", depth)], answered(501), 10), log.read_text()
-    assert stop(procs[0], signal.SIGINT) == 0, log.read_text()
-    stamps = [m.transforms[0].header.stamp.sec for m in got["/tf"]]
+        assert send(stamp, lambda: (client.status() or {}).get("frames", {}).get(key, 0) > 0), client.status()
+    assert send((501, 0), answered(client, 501)), log.read_text()
+    assert stop(dds[3][0], signal.SIGINT) == 0, log.read_text()
+    stamps = [m.transforms[0].header.stamp.sec for m in client.got["/tf"]]
     assert stamps == [500, 501], stamps  # each instant once, in order
     assert "skipping the frame stamped 500.000 s: the stamp of the last estimated frame (re-sent)" in log.read_text()
+
+
+def test_stamps_that_jump_far_back_reset_the_tracker_and_are_estimated(dds):
+    """A frame stamped more than 1 s before the last estimated one is a clock reset (a bag
+    replayed from its start): it is estimated, not skipped, and the tracker starts over."""
+    client, send, log = _stamp_node(dds, "make_tracking_estimator")
+    assert send((10, 0), answered(client, 10)), log.read_text()  # 490 s back
+    assert stop(dds[3][0], signal.SIGINT) == 0, log.read_text()
+    obj2 = {m.transforms[0].header.stamp.sec: m.transforms[1].transform.translation.x for m in client.got["/tf"]}
+    assert obj2 == {500: pytest.approx(0.1), 10: pytest.approx(1.1)}  # one tracker reset, before frame 10
+    assert "the stamps jumped back to 10.000 s: starting over" in log.read_text()
