@@ -14,11 +14,14 @@
    its mask, and ICP then fits the model to both. The mask is split where the depth jumps
    (:func:`depth_segments`) and steps 1–2 run again on each sizeable piece, until one
    agrees well.
-4. When still nothing agrees well, the mask may take in a neighbour that the depth does
-   not cut off (a part lying on another thing, or touching it). The caller's ``sharpen``
-   re-cuts the mask by the image's colours (GrabCut, :mod:`.mask_refine`), and steps 2-3
-   run again on that mask. On the bracket benchmark this took the depth row from 55 to 58
-   of 66 targets (docs/benchmarks.md, session 13).
+4. When still nothing agrees well, the mask itself is likely wrong: it took in a neighbour
+   that the depth does not cut off, or painted a busy background instead of the part.
+   Steps 2-3 run again on other masks, until one gives a result that agrees well: the mask
+   re-cut by the image's colours (the caller's ``sharpen``, GrabCut, :mod:`.mask_refine`),
+   then the crop ``box``'s own depth less the plane the part stands on
+   (:func:`~rigidpose.estimate.depth_masks.box_depth_mask`). On the bracket benchmark
+   this took the depth row from 55 to 60 of 66 targets: 58 with the re-cut alone, 59 with
+   the box's depth alone (docs/benchmarks.md, session 13).
 5. The accepted result that the depth image and the network's *whole* mask agree with best
    (:func:`~rigidpose.estimate.global_reg.depth_agreement`) wins; the RGB pose stays when
    no ICP run is accepted.
@@ -43,6 +46,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from rigidpose.estimate.depth_masks import depth_segments, box_depth_mask
 from rigidpose.estimate.global_reg import GlobalRegConfig, ModelCloud, depth_agreement, grid_hypotheses
 from rigidpose.estimate.icp import IcpConfig, refine_icp
 from rigidpose.estimate.scoring import depth_score
@@ -83,35 +87,8 @@ def observed_points(camera: Camera, depth: NDArray, mask: NDArray, diameter: flo
     return camera.backproject_pixels(np.stack([u, v], 1).astype(np.float64), z)
 
 
-def depth_segments(mask: NDArray, depth: NDArray, diameter: float, step: float = 0.05,
-                   min_share: float = 0.15) -> list[NDArray[np.bool_]]:
-    """The pieces of ``mask`` (H, W bool) that the depth (H, W, metres, 0 = invalid) separates.
-
-    Neighbouring pixels whose depths differ by more than ``step`` × ``diameter`` (or where
-    either is invalid) are cut apart; the 4-connected pieces holding at least ``min_share``
-    of the mask are returned (each grown by a pixel back over the cut, within the mask). A
-    mask the depth does not split gives no pieces. ``step`` 0.05 found more right poses than
-    0.03 or 0.1 on the bracket benchmark's occluded targets (11, 10, 10 of 18).
-    """
-    m = np.asarray(mask, bool)
-    z = np.where(m & np.isfinite(depth) & (depth > 0), depth, np.nan).astype(np.float32)
-    with np.errstate(invalid="ignore"):
-        cut_x = ~(np.abs(np.diff(z, axis=1)) < step * diameter)
-        cut_y = ~(np.abs(np.diff(z, axis=0)) < step * diameter)
-    cut = np.zeros(m.shape, bool)
-    cut[:, 1:] |= cut_x
-    cut[:, :-1] |= cut_x
-    cut[1:] |= cut_y
-    cut[:-1] |= cut_y
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((m & ~cut).astype(np.uint8), connectivity=4)
-    total = int(m.sum())
-    grow = np.ones((3, 3), np.uint8)
-    return [cv2.dilate((labels == i).astype(np.uint8), grow).astype(bool) & m
-            for i in range(1, n) if min_share * total <= stats[i, cv2.CC_STAT_AREA] < total - min_share * total]
-
-
-#: Step 4 searches the re-cut mask only when it differs from the network's in more than this
-#: share of the network mask's pixel count (a near-identical mask would find the same poses).
+#: Step 4 searches a mask only when it differs from the network's in more than this share of
+#: the network mask's pixel count (a near-identical mask would find the same poses).
 RECUT_CHANGE = 0.1
 
 
@@ -119,9 +96,9 @@ class DepthRefiner:
     """ICP from the RGB pose, plus (``global_init``) ICP from the best rotation-grid hypotheses.
 
     ``good_agreement`` and ``good_edge`` end the search early (see the module's notes). Step 4
-    runs only while no result scores ``recut_below`` (agreement × edge²): on the bracket
-    benchmark no result that good was ever beaten by the re-cut mask's by more than 0.02,
-    and skipping it there saved 42 of 185 re-cuts.
+    runs only while no result scores ``recut_below`` (agreement × edge²; 0 turns it off):
+    on the bracket benchmark no result that good was ever beaten by the re-cut mask's by
+    more than 0.02, and skipping it there saved 42 of 185 re-cuts.
 
     Model point clouds are sampled once per object on first use.
     """
@@ -142,12 +119,13 @@ class DepthRefiner:
     def __call__(self, obj_id: int, mesh, caster, diameter: float, pose: Pose, covariance: NDArray, source: str,
                  camera: Camera, depth: NDArray, mask: NDArray | None, prior: Pose | None = None,
                  edges: Callable[[Pose], float | None] | None = None,
-                 sharpen: Callable[[NDArray], NDArray] | None = None) -> Refined:
+                 sharpen: Callable[[NDArray], NDArray] | None = None, box: NDArray | None = None) -> Refined:
         """Refine ``pose`` (RGB stage, with its ``covariance`` and ``source``) against ``depth`` (H, W, m).
 
         ``prior``: the tracker's predicted pose, tried first (source "track+icp"). ``edges``:
         the image's check of a pose (see the module's notes), or None. ``sharpen``: mask →
-        the mask re-cut by the image's colours (step 4), or None."""
+        the mask re-cut by the image's colours (step 4), or None. ``box``: (4,) x, y, w, h,
+        the crop; step 4 then also searches what stands off its dominant plane."""
         candidates: list[Refined] = []
         scores: list[float] = []
 
@@ -182,11 +160,18 @@ class DepthRefiner:
                 return any(attempt(pose, source + "+icp", piece) or search(piece)
                            for piece in depth_segments(fit, depth, diameter))
 
-            if (not search_mask(mask) and sharpen is not None
-                    and max(scores, default=0.0) < self.recut_below):  # step 4
-                sharp = np.asarray(sharpen(mask), bool)
-                if np.count_nonzero(sharp ^ mask) > RECUT_CHANGE * max(np.count_nonzero(mask), 1):
-                    search_mask(sharp)
+            def recuts():
+                """Step 4's masks, each computed only when the one before found nothing good."""
+                if sharpen is not None:
+                    yield np.asarray(sharpen(mask), bool)
+                if box is not None:
+                    yield box_depth_mask(camera, depth, box, diameter)
+
+            if not search_mask(mask) and max(scores, default=0.0) < self.recut_below:  # step 4
+                least = RECUT_CHANGE * max(np.count_nonzero(mask), 1)
+                for recut in recuts():
+                    if recut is not None and np.count_nonzero(recut ^ mask) > least and search_mask(recut):
+                        break
         if not candidates:
             return Refined(pose, covariance, source)
         return candidates[int(np.argmax(scores))]

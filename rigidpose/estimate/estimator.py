@@ -325,7 +325,8 @@ class Estimator:
             d, cfg = obj.info.diameter, self.silhouette.config.edges
             r = self.depth_refiner(obj.obj_id, mesh, caster, d, pose, cov, source, camera, depth, mask, prior=reference,
                                    edges=lambda p: pose_edge_score(rgb, caster, p, camera, d, cfg, depth),
-                                   sharpen=lambda m: grabcut_mask(rgb, m, c.crop_box, max_side=RECUT_MAX_SIDE))
+                                   sharpen=lambda m: grabcut_mask(rgb, m, c.crop_box, max_side=RECUT_MAX_SIDE),
+                                   box=c.request.bbox)
             pose, cov, source, agreement = r.pose, r.covariance, r.source, r.agreement
             if r.agreement is not None:  # depth verified the pose: its fit to depth and edges scores it, not the keypoints
                 score = float(c.request.score ** self.box_score_exponent * depth_score(r.agreement, r.edge))

@@ -286,3 +286,21 @@ def test_refiner_searches_the_colour_cut_mask_when_the_depth_cannot_cut_the_mask
     clean, hit = _frame(caster, truth, rng)
     good = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, clean, hit, sharpen=sharpen)
     assert not cuts and np.degrees(good.pose.angle_to(truth)) < 1.0
+
+
+def test_refiner_searches_the_boxs_depth_when_the_mask_missed_the_part(part, rng):
+    """The network's mask lies beside the part (it painted the background) and the RGB pose is
+    120° off: with the crop's ``box``, step 4 searches the valid depth inside it and finds the pose."""
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, hit = _frame(caster, truth, rng)
+    rows, cols = np.nonzero(hit)
+    box = np.array([cols.min() - 20, rows.min() - 20, cols.max() - cols.min() + 40, rows.max() - rows.min() + 40], float)
+    beside = np.zeros_like(hit)
+    beside[rows.min() : rows.max(), max(cols.min() - 60, 0) : cols.min() - 5] = True  # no depth there
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, beside, box=box)
+    assert out.source == "depth+icp"
+    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
+    lost = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, beside)
+    assert lost.agreement is None and lost.pose is wrong  # nothing to fit: the RGB pose stays

@@ -1,0 +1,76 @@
+"""Masks from the depth alone: the box's valid depth less the plane the part stands on
+(ray-cast depth of the bracket, with and without a table under it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rigidpose.estimate.depth_masks import box_depth_mask
+from rigidpose.geometry import Camera, Pose
+from rigidpose.objects.parts import bracket
+from rigidpose.objects.raycast import MeshRaycaster
+
+CAM = Camera(np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]]), 640, 480)
+POSE = Pose.from_rvec_tvec([2.2, 0.4, -0.3], [0.01, -0.02, 0.40], "cam", "obj")
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """The bracket's ray-cast depth (0 off it), its silhouette, a box around it and its diameter."""
+    mesh = bracket()
+    img = MeshRaycaster(mesh.vertices, mesh.faces).render(POSE, CAM)
+    rows, cols = np.nonzero(img.hit)
+    box = (cols.min() - 30, rows.min() - 30, cols.max() - cols.min() + 60, rows.max() - rows.min() + 60)
+    return np.where(img.hit, img.depth, 0.0).astype(np.float32), img.hit, box, float(np.linalg.norm(mesh.extents))
+
+
+def _table(depth: np.ndarray, hit: np.ndarray, normal) -> np.ndarray:
+    """``depth`` with a plane just behind the part filling every other pixel; ``normal``: the
+    plane's camera-frame normal, pointing away from the camera."""
+    n = np.asarray(normal, float) / np.linalg.norm(normal)
+    v, u = np.nonzero(hit)
+    pts = CAM.backproject_pixels(np.stack([u, v], 1).astype(float), depth[v, u].astype(float))
+    c = (pts @ n).max() + 0.002  # 2 mm behind the part's farthest point along the normal
+    uu, vv = np.meshgrid(np.arange(CAM.width, dtype=float), np.arange(CAM.height, dtype=float))
+    rays = np.linalg.inv(CAM.K) @ np.stack([uu, vv, np.ones_like(uu)]).reshape(3, -1)  # z = 1: depth = ray length
+    plane = (c / (n @ rays)).reshape(CAM.height, CAM.width)
+    return np.where(hit, np.minimum(depth, plane), plane).astype(np.float32)
+
+
+def _iou(a, b):
+    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
+
+
+@pytest.mark.parametrize("normal", [(0, 0, 1), (-0.3, 0.4, 1)])
+def test_the_part_comes_off_the_table_it_stands_on(scene, normal):
+    depth, hit, box, d = scene
+    with_table = _table(depth, hit, normal)
+    inside = np.zeros_like(hit)
+    inside[box[1] : box[1] + box[3], box[0] : box[0] + box[2]] = True
+    assert np.count_nonzero(inside & ~hit) > 2 * np.count_nonzero(hit)  # the table fills most of the box
+    mask = box_depth_mask(CAM, with_table, box, d)
+    assert mask is not None and not (mask & ~inside).any()
+    # what touches the table within 0.03 d stays with it; the rest of the part comes off, and no table
+    assert _iou(mask, hit) > 0.7 and np.count_nonzero(mask & ~hit) < 0.02 * np.count_nonzero(mask)
+
+
+def test_without_a_support_the_parts_own_faces_are_kept(scene):
+    """The background has no depth: the dominant plane is a face of the part, narrower than
+    its diameter, and not taken for a table."""
+    depth, hit, box, d = scene
+    mask = box_depth_mask(CAM, depth, box, d)
+    assert mask is not None and np.array_equal(mask, hit)
+
+
+def test_no_depth_in_the_box_gives_none_and_the_box_is_clipped(scene):
+    depth, hit, box, d = scene
+    assert box_depth_mask(CAM, np.zeros_like(depth), box, d) is None
+    assert box_depth_mask(CAM, np.full_like(depth, np.nan), box, d) is None
+    assert box_depth_mask(CAM, depth, (700, 500, 50, 50), d) is None  # off the image
+    big = box_depth_mask(CAM, depth, (-100, -100, 2000, 2000), d)  # larger than the image
+    assert big is not None and np.array_equal(big, hit)
+    holes = depth.copy()
+    holes[::3] = np.nan  # NaN rows are invalid, not points
+    mask = box_depth_mask(CAM, holes, box, d)
+    assert mask is not None and not mask[::3].any() and _iou(mask, hit) > 0.6
