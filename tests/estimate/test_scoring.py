@@ -11,8 +11,8 @@ from fakes import BRACKET_CAM, BRACKET_POSES, CAM, GtCropStage, gt_box, make_obj
 from rigidpose.estimate.edges import model_edges, visible_edges
 from rigidpose.estimate.estimator import Estimator
 from rigidpose.estimate.icp import object_roi
-from rigidpose.estimate.scoring import (DEPTH_EDGE_POWER, OCCLUSION_TOLERANCE, depth_score, pose_edge_score,
-                                        silhouette_score)
+from rigidpose.estimate.scoring import (DEPTH_EDGE_POWER, MIN_VISIBLE_EDGES, OCCLUSION_TOLERANCE, depth_score,
+                                        pose_edge_score, silhouette_score)
 from rigidpose.geometry import Pose, axis_angle_to_matrix
 from rigidpose.objects.parts import bracket
 from rigidpose.objects.raycast import MeshRaycaster
@@ -89,13 +89,28 @@ def test_a_part_half_out_of_the_image_scores_as_in_full_view(part):
     assert pose_edge_score(rgb, caster, shifted, BRACKET_CAM, d) > full - 0.05 > 0.75
 
 
-def test_a_pose_whose_edges_are_almost_all_hidden_has_no_edge_score(part):
+def test_a_pose_the_depth_shows_almost_all_hidden_is_scored_on_all_its_edges(part):
+    """A pose behind a wall: its few edges the depth shows would say too little, so every edge
+    is scored, hidden ones too. A fit that the depth puts behind another thing's surface has no
+    outline in the image, and it must not rank as if its image check had passed."""
     mesh, caster, d = part
     wall = trimesh.creation.box((0.5, 0.5, 0.01))
-    scene = [(1, POSE), (2, Pose(np.eye(3), POSE.t + [0.0, 0.0, -0.05], "cam", "obj"))]
-    rgb = render_rgb({1: mesh, 2: wall}, scene, np.random.default_rng(2), BRACKET_CAM)
-    depth = render_depth({1: mesh, 2: wall}, scene, BRACKET_CAM)
-    assert pose_edge_score(rgb, caster, POSE, BRACKET_CAM, d, depth=depth) is None
+
+    def behind(offset: float):
+        """The image, depth and seen share of edges with the wall 5 cm in front, ``offset`` m aside."""
+        scene = [(1, POSE), (2, Pose(np.eye(3), POSE.t + [offset, 0.0, -0.05], "cam", "obj"))]
+        rgb = render_rgb({1: mesh, 2: wall}, scene, np.random.default_rng(2), BRACKET_CAM)
+        depth = render_depth({1: mesh, 2: wall}, scene, BRACKET_CAM)
+        edges = model_edges(caster, POSE, BRACKET_CAM, object_roi(BRACKET_CAM, POSE, d, pad=0.3))
+        return rgb, depth, visible_edges(edges, depth, OCCLUSION_TOLERANCE * d).mean()
+
+    rgb, depth, seen = behind(0.22)  # the wall's border crosses the region; a strip of the part shows
+    assert 0 < seen < MIN_VISIBLE_EDGES
+    hidden = pose_edge_score(rgb, caster, POSE, BRACKET_CAM, d, depth=depth)
+    assert hidden is not None and hidden < 0.3  # the wall's face has no edges where the part's are
+    assert depth_score(0.9, hidden) < 0.1 * depth_score(0.9, None)
+    rgb, depth, seen = behind(0.0)  # the wall fills the region: no image edges at all, no edge term
+    assert seen == 0 and pose_edge_score(rgb, caster, POSE, BRACKET_CAM, d, depth=depth) is None
 
 
 def test_a_depth_verified_estimate_scores_box_times_agreement_times_its_edges(rng):
