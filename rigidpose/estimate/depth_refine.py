@@ -42,11 +42,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.depth_masks import depth_segments, box_depth_mask
+from rigidpose.estimate.depth_masks import box_depth_mask, depth_segments
 from rigidpose.estimate.global_reg import GlobalRegConfig, ModelCloud, depth_agreement, grid_hypotheses
 from rigidpose.estimate.icp import IcpConfig, refine_icp
 from rigidpose.estimate.scoring import depth_score
@@ -125,7 +124,7 @@ class DepthRefiner:
         ``prior``: the tracker's predicted pose, tried first (source "track+icp"). ``edges``:
         the image's check of a pose (see the module's notes), or None. ``sharpen``: mask →
         the mask re-cut by the image's colours (step 4), or None. ``box``: (4,) x, y, w, h,
-        the crop; step 4 then also searches what stands off its dominant plane."""
+        the crop; step 4 then also searches the box's depth less its support plane."""
         candidates: list[Refined] = []
         scores: list[float] = []
 
