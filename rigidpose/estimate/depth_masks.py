@@ -57,8 +57,9 @@ def box_depth_mask(camera: Camera, depth: NDArray, box, diameter: float, tol: fl
         max_points: RANSAC (open3d's ``segment_plane``) runs on at most this many points.
 
     The box's dominant plane is a support (a table, a bin's floor, a wall) only when its
-    inlier points span more than ``diameter``: no face of the object is that wide. Without
-    one, every valid pixel is kept (the depth search cuts the result at depth jumps).
+    inlier points span more than ``diameter``: no face of the object is that wide (a plane
+    through the camera's centre, seen edge-on, is none either). Without one, every valid
+    pixel is kept (the depth search cuts the result at depth jumps).
 
     Returns:
         (H, W) bool mask, or None when the box holds fewer than 30 valid pixels or nothing
@@ -81,7 +82,7 @@ def box_depth_mask(camera: Camera, depth: NDArray, box, diameter: float, tol: fl
     o3d.utility.random.seed(0)  # RANSAC: the same input gives the same plane
     (a, b, c, d), inliers = cloud.segment_plane(tol * diameter, 3, 200)
     on = sample[inliers]
-    if len(on) >= 3 and np.linalg.norm(on.max(axis=0) - on.min(axis=0)) > diameter:
+    if d != 0 and len(on) >= 3 and np.linalg.norm(on.max(axis=0) - on.min(axis=0)) > diameter:
         keep = (pts @ np.array([a, b, c]) + d) * np.sign(d) > tol * diameter  # the camera's side
     if not keep.any():
         return None

@@ -18,7 +18,7 @@
    that the depth does not cut off, or painted a busy background instead of the part.
    Steps 2-3 run again on other masks, until one gives a result that agrees well: the mask
    re-cut by the image's colours (the caller's ``sharpen``, GrabCut, :mod:`.mask_refine`),
-   then the crop ``box``'s own depth less the plane the part stands on
+   then the detection ``box``'s own depth less the plane the part stands on
    (:func:`~rigidpose.estimate.depth_masks.box_depth_mask`). On the bracket benchmark
    this took the depth row from 55 to 60 of 66 targets: 58 with the re-cut alone, 59 with
    the box's depth alone (docs/benchmarks.md, session 13).
@@ -124,7 +124,7 @@ class DepthRefiner:
         ``prior``: the tracker's predicted pose, tried first (source "track+icp"). ``edges``:
         the image's check of a pose (see the module's notes), or None. ``sharpen``: mask →
         the mask re-cut by the image's colours (step 4), or None. ``box``: (4,) x, y, w, h,
-        the crop; step 4 then also searches the box's depth less its support plane."""
+        the detection box (pixels); step 4 then also searches its depth less its support plane."""
         candidates: list[Refined] = []
         scores: list[float] = []
 

@@ -2,10 +2,10 @@
 
 Callbacks (executor thread) convert and validate each message, pair depth with the
 image by stamp, and put the frame into a one-frame slot; a worker thread takes the
-newest frame, calls the estimator and publishes. A frame whose stamp is not later than that
-of the last estimated frame (re-sent, or out of order) is skipped (:mod:`.stamps`). Malformed messages are counted on
-``~/status`` and logged at most once per ``warn_period_s`` per kind; they never stop
-the node. SIGINT and SIGTERM end it cleanly with exit code 0.
+newest frame, calls the estimator and publishes. A frame whose stamp is not later than
+that of the last estimated frame (re-sent, or out of order) is skipped (:mod:`.stamps`).
+Malformed messages are counted on ``~/status`` and logged at most once per
+``warn_period_s`` per kind; they never stop the node. SIGINT and SIGTERM end it cleanly with exit code 0.
 """
 
 from __future__ import annotations
