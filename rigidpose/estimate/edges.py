@@ -176,7 +176,12 @@ def model_edges(caster, pose: Pose, camera: Camera, roi: tuple[int, int, int, in
     ``camera`` and ``roi`` may be those of the image scaled by ``scale`` (a cheaper ray-cast);
     ``uv`` is in the full image's pixels all the same.
     """
-    img = caster.render(pose, camera, roi, normals=True)
+    return rendered_edges(caster.render(pose, camera, roi, normals=True), config, scale)
+
+
+def rendered_edges(img, config: EdgeConfig = EdgeConfig(), scale: float = 1.0) -> ModelEdges:
+    """The model's edge pixels in a ray-cast image with normals (:class:`~rigidpose.objects.raycast.RaycastImage`),
+    as :func:`model_edges`: ``uv`` in the full image's pixels when the image was cast at ``scale``."""
     rows, cols = np.nonzero(img.hit.any(axis=1))[0], np.nonzero(img.hit.any(axis=0))[0]
     if len(rows) == 0:
         return ModelEdges(np.zeros((0, 2)), np.zeros(0, np.intp), np.zeros(0))

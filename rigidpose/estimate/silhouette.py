@@ -21,7 +21,10 @@ pose with the model alone:
    full resolution. Point-to-line against point-to-point on the bracket benchmark's
    66 targets in GT boxes: 77 against 71 % ADD-0.1d with the true masks, 44 against 38 %
    with a network's GrabCut masks (docs/benchmarks.md, session 9).
-3. The finalist of the highest :func:`fit_quality` wins (IoU alone without edges). Its
+3. The finalist of the highest :func:`fit_quality` wins (IoU alone without edges). With
+   the image's edges, a winner that already fits well is polished by a pattern search on
+   that score itself (:mod:`.silhouette_polish`), which may leave a damaged mask where the
+   edges disagree with it. Its
    covariance is the Gauss–Newton one of the last pairs, with the boundary noise σ taken
    from the area between the two outlines (:func:`boundary_sigma`), not from the pairs'
    residuals, which the nearest-pixel pairing shrinks to about half. It matches the spread
@@ -47,9 +50,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.estimate.covariance import gauss_newton_covariance
-from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges
+from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges, rendered_edges
 from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.pnp import refine_lm
+from rigidpose.estimate.silhouette_polish import PolishConfig, polish_pose
 from rigidpose.estimate.silhouette_templates import SilhouetteTemplates, TemplateConfig
 from rigidpose.geometry import Camera, Pose
 
@@ -85,6 +89,8 @@ class SilhouetteConfig:
             among the ``edge_shortlist`` whose shapes match the mask best).
         edge_power: with the image's edges, candidates rank by ``IoU × edge ** edge_power``
             (:func:`fit_quality`), else by IoU.
+        polish: with the image's edges, the winner's last local search
+            (:mod:`.silhouette_polish`); None turns it off.
     """
 
     templates: TemplateConfig = TemplateConfig()
@@ -103,6 +109,7 @@ class SilhouetteConfig:
     edge_candidates: int = 3
     edge_shortlist: int = 400
     edge_power: float = EDGE_POWER
+    polish: PolishConfig | None = PolishConfig()
 
 
 @dataclass(frozen=True, eq=False)
@@ -334,4 +341,27 @@ class SilhouetteSearch:
             quality = fit_quality(iou, edge, cfg)
             if quality > best_quality:
                 best, best_quality = SilhouettePose(pose, cov, iou, rms, from_start, edge, quality), quality
+        if best is not None and edges is not None and cfg.polish is not None and best.quality >= cfg.polish.min_quality:
+            best = self._polish(best, caster, centre, diameter, camera, fine, coarse, edges)
         return best
+
+    def _polish(self, best: SilhouettePose, caster, centre: F64, diameter: float, camera: Camera,
+                fine: MaskTarget, coarse: MaskTarget, edges: ImageEdges) -> SilhouettePose:
+        """``best`` polished on :func:`fit_quality` at the coarse scale (:mod:`.silhouette_polish`),
+        kept only when it also scores higher at full resolution. The covariance and RMS stay the
+        contour fit's: the move is small against the outline's uncertainty."""
+        cfg = self.config
+        small = camera.scaled(cfg.scale)
+
+        def score(pose: Pose) -> float:  # one ray-cast for both terms
+            img = caster.render(pose, small, object_roi(small, pose, diameter, pad=0.6), normals=True)
+            found = rendered_edges(img, cfg.edges, cfg.scale)
+            return fit_quality(silhouette_iou(img.hit, img.roi, coarse), edges.score(found.uv, found.bins), cfg)
+
+        pose, _ = polish_pose(score, best.pose, centre, diameter, cfg.polish)
+        iou = pose_iou(caster, pose, camera, fine.mask, diameter)
+        edge = edge_score(caster, pose, camera, edges, diameter, cfg.edges)
+        quality = fit_quality(iou, edge, cfg)
+        if quality <= best.quality:
+            return best
+        return SilhouettePose(pose, best.covariance, iou, best.rms_px, best.from_start, edge, quality)

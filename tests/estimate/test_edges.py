@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fakes import BRACKET_CAM, BRACKET_POSES, render_rgb
-from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges
+from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges, rendered_edges
 from rigidpose.estimate.icp import object_roi
 from rigidpose.geometry import Pose, axis_angle_to_matrix
 from rigidpose.objects.parts import bracket
@@ -95,3 +95,17 @@ def test_edge_config_rejects_bad_settings(bad):
 def test_image_edges_reject_an_image_that_is_not_rgb(bad):
     with pytest.raises(ValueError, match="HxWx3 uint8 RGB"):
         ImageEdges(bad, (0, 0, 64, 48))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_the_edges_of_a_wider_ray_cast_are_the_same(part, scale):
+    """The edges do not depend on how far the ray-cast reaches beyond the silhouette (the silhouette
+    stage's polish casts once for the IoU's wider region and reads the edges from it)."""
+    caster, _, diameter = part
+    cam = CAM.scaled(scale)
+    for pose in POSES:
+        tight = model_edges(caster, pose, cam, object_roi(cam, pose, diameter, pad=0.3), scale=scale)
+        wide = rendered_edges(caster.render(pose, cam, object_roi(cam, pose, diameter, pad=0.6)), scale=scale)
+        assert len(tight.uv) > 100
+        assert np.array_equal(tight.uv, wide.uv) and np.array_equal(tight.bins, wide.bins)
+        assert np.array_equal(tight.depth, wide.depth)
