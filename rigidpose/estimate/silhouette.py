@@ -24,14 +24,13 @@ pose with the model alone:
 3. The finalist of the highest :func:`fit_quality` wins (IoU alone without edges). With
    the image's edges, a winner that already fits well is polished by a pattern search on
    that score itself (:mod:`.silhouette_polish`), which may leave a damaged mask where the
-   edges disagree with it. Its
-   covariance is the Gauss–Newton one of the last pairs, with the boundary noise σ taken
-   from the area between the two outlines (:func:`boundary_sigma`), not from the pairs'
-   residuals, which the nearest-pixel pairing shrinks to about half. It matches the spread
-   of poses fitted to masks with independent noise at each boundary pixel (a test checks
-   it within 2×). A network's mask errors are correlated along the outline (a whole flange
-   missing), and for those it is optimistic, by about the square root of the correlation
-   length in pixels.
+   edges disagree with it. The covariance is the Gauss–Newton one of the contour fit's
+   last pairs, with the boundary noise σ taken from the area between the two outlines
+   (:func:`boundary_sigma`), not from the pairs' residuals, which the nearest-pixel
+   pairing shrinks to about half. It matches the spread of poses fitted to masks with
+   independent noise at each boundary pixel (a test checks it within 2×). A network's mask
+   errors are correlated along the outline (a whole flange missing), and for those it is
+   optimistic, by about the square root of the correlation length in pixels.
 
 Accuracy follows the mask. On the bracket test set with ground-truth boxes (docs/benchmarks.md,
 session 8): the true visible masks give 71 % ADD-0.1d RGB-only, a 30-minute network's masks
