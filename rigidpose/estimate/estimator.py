@@ -30,6 +30,7 @@ from rigidpose.estimate.icp import IcpConfig
 from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.inputs import check_depth, check_rgb
 from rigidpose.estimate.mask_refine import RECUT_MAX_SIDE, grabcut_mask
+from rigidpose.estimate.recrop import box_iou, silhouette_box
 from rigidpose.estimate.edges import ImageEdges
 from rigidpose.estimate.scoring import BOX_SCORE_EXPONENT, depth_score, pose_edge_score, silhouette_score
 from rigidpose.estimate.silhouette import SilhouettePose, SilhouetteSearch, edge_score, fit_quality, pose_iou
@@ -64,12 +65,14 @@ class Measurement:
         depth_agreement: how well the depth image and mask agree with the pose, in [0, 1]
             (:func:`~rigidpose.estimate.global_reg.depth_agreement`), when ICP against the
             depth accepted it; None otherwise.
+        box_score: the detector's score of the box it was measured in (1 for a user's box).
     """
 
     estimate: PoseEstimate
     reprojection_px: float
     source: str
     depth_agreement: float | None = None
+    box_score: float = 1.0
 
     @property
     def depth_verified(self) -> bool:
@@ -104,16 +107,20 @@ class Estimator:
         duplicate_separation: per frame, an estimate whose pose lies within this fraction of
             the diameter (mean keypoint distance) of a better-scored estimate of the same object
             is dropped (:mod:`.duplicates`).
+        recrop_iou: on frames without depth, an estimate whose silhouette box overlaps its
+            detection box by less than this is cropped again at the silhouette's box, and the
+            better-scored measurement is kept (:mod:`.recrop`); 0 turns it off.
     """
 
     def __init__(self, crop, detect, objects: Mapping[int, CardObject], meshes: Mapping[int, object] | None = None,
                  *, score_threshold: float = 0.3, use_depth: bool = True, icp: bool = True, tracking: bool = False,
                  fuse: FuseConfig = FuseConfig(), icp_config: IcpConfig = IcpConfig(),
-                 global_init: bool = True, duplicate_separation: float = 0.1, silhouette: str = "rgb") -> None:
+                 global_init: bool = True, duplicate_separation: float = 0.1, silhouette: str = "rgb",
+                 recrop_iou: float = 0.8) -> None:
         if silhouette not in SILHOUETTE_MODES:
             raise RigidposeError(f"silhouette must be one of {SILHOUETTE_MODES}, got {silhouette!r}")
         self.crop, self.detector, self.objects = crop, detect, dict(objects)
-        self.duplicate_separation = float(duplicate_separation)
+        self.duplicate_separation, self.recrop_iou = float(duplicate_separation), float(recrop_iou)
         # the tracker keeps the plain product: a lifted score let false detections start tracks
         self.box_score_exponent = 1.0 if tracking else BOX_SCORE_EXPONENT
         self.meshes = dict(meshes) if meshes is not None else None
@@ -224,8 +231,10 @@ class Estimator:
         rgb = check_rgb(rgb, camera)
         depth = check_depth(depth, camera)
         requests = self.requests(rgb, camera, boxes)
-        out = suppress_duplicates(self.measure_requests(rgb, camera, depth, requests), self.objects,
-                                  self.duplicate_separation)
+        measured = self.measure_requests(rgb, camera, depth, requests)
+        if depth is None and self.recrop_iou > 0:
+            measured = [self._second_crop(rgb, camera, m) for m in measured]
+        out = suppress_duplicates(measured, self.objects, self.duplicate_separation)
         self.finish_frame(t0)
         return out
 
@@ -265,6 +274,18 @@ class Estimator:
             ref = references[k] if references is not None else None
             out.append(self._measure_one(rgb, c, camera, depth, ref))
         return out if references is not None else [m for m in out if m is not None]
+
+    def _second_crop(self, rgb, camera: Camera, m: Measurement) -> Measurement:
+        """``m``, or the measurement of a second crop at its silhouette's box where that box
+        overlaps the detection box by less than ``recrop_iou`` and the second scores higher
+        (:mod:`.recrop`; the detector's score carries over)."""
+        e = m.estimate
+        caster = self.raycaster(e.obj_id)
+        box = None if caster is None else silhouette_box(caster, e.pose, camera, self.objects[e.obj_id].info.diameter)
+        if box is None or box_iou(box, e.bbox) >= self.recrop_iou:
+            return m
+        again = self.measure_requests(rgb, camera, None, [CropRequest(e.obj_id, box, m.box_score)])
+        return again[0] if again and again[0].estimate.score > e.score else m
 
     def _silhouette(self, rgb, c: CropOutput, camera: Camera, mask, heads: Pose | None, reference: Pose | None
                     ) -> tuple[NDArray[np.bool_], SilhouettePose | None, tuple[float, float | None] | None]:
@@ -337,7 +358,7 @@ class Estimator:
         cov = transport_covariance(cov, pose, stable)
         visible = self._visible_fraction(caster, stable, camera, mask, obj.info.diameter)
         est = PoseEstimate(obj.obj_id, stable, score, c.request.bbox, cov, obj.name, visible)
-        return Measurement(est, reprojection, source, agreement)
+        return Measurement(est, reprojection, source, agreement, float(c.request.score))
 
     @staticmethod
     def _visible_fraction(caster, pose: Pose, camera: Camera, mask, diameter: float) -> float | None:
