@@ -148,7 +148,7 @@ class Estimator:
                         tracking: bool = False, *, detector: str | Path | None = "auto",
                         models: str | Path | Mapping | None = "auto", fusion: str = "fused",
                         detector_input: int | None = None, device: str = "cpu", global_init: bool = True,
-                        silhouette: str = "rgb") -> Estimator:
+                        silhouette: str = "rgb", recrop_iou: float = 0.8) -> Estimator:
         """Load a run folder (``RUN/best.*`` and ``RUN/detector/best.*``) or a checkpoint path.
 
         ``detector=None`` loads no detector: :meth:`estimate` then needs ``boxes``.
@@ -185,7 +185,7 @@ class Estimator:
             raise RigidposeError(str(exc)) from None
         return cls(CropStage(pose_net.model, pose_net.card), det, cards, meshes, score_threshold=score_threshold,
                    use_depth=use_depth, icp=icp, tracking=tracking, fuse=fuse, global_init=global_init,
-                   silhouette=silhouette)
+                   silhouette=silhouette, recrop_iou=recrop_iou)
 
     def prepare(self, with_depth: bool = False) -> None:
         """Build now what the first frame would otherwise build: the silhouette template banks

@@ -78,3 +78,22 @@ def test_no_second_crop_for_a_good_box_or_with_depth(objects, search, rng):
     assert calls == 1
     _, calls = _measure(objects, search, rng, full * [1.0, 1.0, 0.55, 1.0], depth=True)
     assert calls == 1
+
+
+def test_the_cli_switch_reaches_the_estimator(monkeypatch, tmp_path, capsys):
+    """``rigidpose predict`` asks for the second crop by default and not with ``--no-recrop``."""
+    from rigidpose.cli import main
+    from rigidpose.errors import RigidposeError
+
+    seen = []
+
+    def fake(*args, **kwargs):
+        seen.append(kwargs["recrop_iou"])
+        raise RigidposeError("stop before loading")
+
+    monkeypatch.setattr(Estimator, "from_checkpoint", staticmethod(fake))
+    for flags in ([], ["--no-recrop"]):
+        argv = ["predict", "--checkpoint", str(tmp_path), "--dataset", str(tmp_path), "--out", str(tmp_path / "r.csv")]
+        assert main(argv + flags) == 1
+        assert "stop before loading" in capsys.readouterr().err
+    assert seen == [0.8, 0.0]
