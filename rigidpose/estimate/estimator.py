@@ -119,6 +119,8 @@ class Estimator:
                  recrop_iou: float = 0.8) -> None:
         if silhouette not in SILHOUETTE_MODES:
             raise RigidposeError(f"silhouette must be one of {SILHOUETTE_MODES}, got {silhouette!r}")
+        if not 0.0 <= float(recrop_iou) <= 1.0:  # also refuses NaN
+            raise RigidposeError(f"recrop_iou must be a box overlap in [0, 1] (0 turns the second crop off), got {recrop_iou}")
         self.crop, self.detector, self.objects = crop, detect, dict(objects)
         self.duplicate_separation, self.recrop_iou = float(duplicate_separation), float(recrop_iou)
         # the tracker keeps the plain product: a lifted score let false detections start tracks

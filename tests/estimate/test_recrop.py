@@ -97,3 +97,12 @@ def test_the_cli_switch_reaches_the_estimator(monkeypatch, tmp_path, capsys):
         assert main(argv + flags) == 1
         assert "stop before loading" in capsys.readouterr().err
     assert seen == [0.8, 0.0]
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_a_recrop_iou_outside_0_1_is_refused(objects, bad):
+    from rigidpose.errors import RigidposeError
+
+    cards, meshes = objects
+    with pytest.raises(RigidposeError, match="recrop_iou must be a box overlap in"):
+        Estimator(lambda *a: [], None, cards, meshes, recrop_iou=bad)
