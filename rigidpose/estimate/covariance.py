@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.geometry import Pose, axis_angle_to_matrix
+from rigidpose.geometry import Camera, Pose, axis_angle_to_matrix, matrix_to_axis_angle
 
 F64 = NDArray[np.float64]
 
@@ -23,6 +23,30 @@ def apply_perturbation(pose: Pose, delta: NDArray[np.float64]) -> Pose:
     """Pose updated by ``delta`` (6,) = (δt [m], δθ [rad]) in the ROS-order parametrisation."""
     d = np.asarray(delta, dtype=np.float64).reshape(6)
     return Pose(axis_angle_to_matrix(d[3:]) @ pose.R, pose.t + d[:3], pose.parent, pose.child)
+
+
+def pose_difference(T_from: Pose, T_to: Pose) -> F64:
+    """The perturbation δ (6,) with ``apply_perturbation(T_from, δ) == T_to`` (ROS order)."""
+    return np.concatenate([T_to.t - T_from.t, matrix_to_axis_angle(T_to.R @ T_from.R.T)])
+
+
+def displacement_covariance(T_from: Pose, T_to: Pose) -> F64:
+    """(6, 6) ``δ δᵀ`` of the move δ = :func:`pose_difference` from ``T_from`` to ``T_to``: added to
+    an estimate's covariance where two fits of it disagree by that much (the silhouette
+    polish's move from the contour fit)."""
+    d = pose_difference(T_from, T_to)
+    return np.outer(d, d)
+
+
+def outline_shift_covariance(pose: Pose, camera: Camera, shift_px: float = 1.0) -> F64:
+    """(6, 6): the variance of ``pose``'s x and y (camera frame, metres) from a shift of a fitted
+    outline as a whole by ``shift_px`` pixels (std) in ``camera``'s image. Unlike independent
+    noise at each outline pixel, such a shift does not average out over the pixels."""
+    z = float(pose.t[2])
+    cov = np.zeros((6, 6))
+    cov[0, 0] = (shift_px * z / camera.K[0, 0]) ** 2
+    cov[1, 1] = (shift_px * z / camera.K[1, 1]) ** 2
+    return cov
 
 
 def gauss_newton_covariance(J: F64, residuals: F64, sigma: float | None = None) -> F64:

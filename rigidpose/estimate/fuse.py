@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.covariance import apply_perturbation, fuse_information
+from rigidpose.estimate.covariance import apply_perturbation, fuse_information, pose_difference
 from rigidpose.estimate.pnp import PnPResult, reprojection_errors, solve_pnp
-from rigidpose.geometry import Camera, Pose, matrix_to_axis_angle
+from rigidpose.geometry import Camera, Pose
 
 F64 = NDArray[np.float64]
 MODES = ("fused", "keypoints", "direct", "dense")
@@ -70,11 +70,6 @@ class FusedPose:
     covariance: F64
     reprojection_px: float
     source: str
-
-
-def pose_difference(T_from: Pose, T_to: Pose) -> F64:
-    """The perturbation δ (6,) with ``apply_perturbation(T_from, δ) == T_to`` (ROS order)."""
-    return np.concatenate([T_to.t - T_from.t, matrix_to_axis_angle(T_to.R @ T_from.R.T)])
 
 
 def keypoint_error(pose: Pose, points_obj: F64, points_px: F64, weights: F64, camera: Camera) -> float:

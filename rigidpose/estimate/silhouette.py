@@ -28,9 +28,15 @@ pose with the model alone:
    last pairs, with the boundary noise σ taken from the area between the two outlines
    (:func:`boundary_sigma`), not from the pairs' residuals, which the nearest-pixel
    pairing shrinks to about half. It matches the spread of poses fitted to masks with
-   independent noise at each boundary pixel (a test checks it within 2×). A network's mask
-   errors are correlated along the outline (a whole flange missing), and for those it is
-   optimistic, by about the square root of the correlation length in pixels.
+   independent noise at each boundary pixel (a test checks it within 2×). Two terms are
+   added: a shift of the whole outline by ``outline_shift_px`` (the fits sit up to a pixel
+   off as a whole, which no spread about their mean shows; :func:`~.covariance.outline_shift_covariance`)
+   and, for a polished pose, its move from the contour fit
+   (:func:`~.covariance.displacement_covariance`). With both, the whole search's
+   predicted std is within 2× of its RMS error on such masks (a test). A network's mask
+   errors are correlated along the outline (a whole flange missing), and for those the
+   covariance of z and the rotation is optimistic, by about the square root of the
+   correlation length in pixels (``benchmarks/covariance.py``).
 
 Accuracy follows the mask. On the bracket test set with ground-truth boxes (docs/benchmarks.md,
 session 8): the true visible masks give 71 % ADD-0.1d RGB-only, a 30-minute network's masks
@@ -42,13 +48,13 @@ instances fail: a partial mask matches the wrong silhouette.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.covariance import gauss_newton_covariance
+from rigidpose.estimate.covariance import displacement_covariance, gauss_newton_covariance, outline_shift_covariance
 from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges, rendered_edges
 from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.pnp import refine_lm
@@ -90,6 +96,12 @@ class SilhouetteConfig:
             (:func:`fit_quality`), else by IoU.
         polish: with the image's edges, the winner's last local search
             (:mod:`.silhouette_polish`); None turns it off.
+        outline_shift_px: pixels (std) by which a fit's whole outline may sit off the mask's,
+            added to the answer's covariance (:func:`~.covariance.outline_shift_covariance`): the ray-cast
+            and the mask boundaries are both whole pixels, and the coarse rounds' twice as
+            coarse. On masks with independent boundary noise the search's x and y came out
+            0.75–1 pixel off on average, with a spread of 0.1 pixel about that
+            (docs/benchmarks.md, session 15). 0: the contour fit's covariance alone.
     """
 
     templates: TemplateConfig = TemplateConfig()
@@ -109,6 +121,11 @@ class SilhouetteConfig:
     edge_shortlist: int = 400
     edge_power: float = EDGE_POWER
     polish: PolishConfig | None = PolishConfig()
+    outline_shift_px: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.outline_shift_px < float("inf"):  # also refuses NaN
+            raise ValueError(f"outline_shift_px must be a finite number of pixels, 0 or more, got {self.outline_shift_px}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -340,15 +357,21 @@ class SilhouetteSearch:
             quality = fit_quality(iou, edge, cfg)
             if quality > best_quality:
                 best, best_quality = SilhouettePose(pose, cov, iou, rms, from_start, edge, quality), quality
-        if best is not None and edges is not None and cfg.polish is not None and best.quality >= cfg.polish.min_quality:
+        if best is None:
+            return None
+        if edges is not None and cfg.polish is not None and best.quality >= cfg.polish.min_quality:
             best = self._polish(best, caster, centre, diameter, camera, fine, coarse, edges)
-        return best
+        shift = outline_shift_covariance(best.pose, camera, cfg.outline_shift_px)
+        return replace(best, covariance=best.covariance + shift)
 
     def _polish(self, best: SilhouettePose, caster, centre: F64, diameter: float, camera: Camera,
                 fine: MaskTarget, coarse: MaskTarget, edges: ImageEdges) -> SilhouettePose:
         """``best`` polished on :func:`fit_quality` at the coarse scale (:mod:`.silhouette_polish`),
-        kept only when it also scores higher at full resolution. The covariance and RMS stay the
-        contour fit's: the move is small against the outline's uncertainty."""
+        kept only when it also scores higher at full resolution. The RMS stays the contour fit's,
+        and its covariance grows by the move (:func:`~.covariance.displacement_covariance`):
+        the search's last steps, 1° and 0.0075 d, are coarser than a clean outline fixes a pose,
+        and on masks with independent boundary noise the polished poses spread 2–4× wider than
+        the contour fits (docs/benchmarks.md, session 15)."""
         cfg = self.config
         small = camera.scaled(cfg.scale)
 
@@ -363,4 +386,5 @@ class SilhouetteSearch:
         quality = fit_quality(iou, edge, cfg)
         if quality <= best.quality:
             return best
-        return SilhouettePose(pose, best.covariance, iou, best.rms_px, best.from_start, edge, quality)
+        cov = best.covariance + displacement_covariance(best.pose, pose)
+        return SilhouettePose(pose, cov, iou, best.rms_px, best.from_start, edge, quality)

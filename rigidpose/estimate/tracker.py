@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.covariance import apply_perturbation
+from rigidpose.estimate.covariance import apply_perturbation, pose_difference
 from rigidpose.estimate.crop_predict import CropRequest
-from rigidpose.estimate.fuse import pose_difference
 from rigidpose.estimate.inputs import check_depth, check_rgb
 from rigidpose.estimate.overlay import box_corners
 from rigidpose.estimate.symmetry import stable_pose, transport_covariance

@@ -11,7 +11,8 @@ from fakes import CAM, GtCropStage, gt_box, make_objects, render_depth, render_r
 from rigidpose.errors import RigidposeError
 from rigidpose.estimate.covariance import apply_perturbation
 from rigidpose.estimate.estimator import Estimator
-from rigidpose.estimate.fuse import FuseConfig, fuse_hypotheses, pose_difference
+from rigidpose.estimate.covariance import pose_difference
+from rigidpose.estimate.fuse import FuseConfig, fuse_hypotheses
 from rigidpose.estimate.inputs import check_depth, check_rgb
 from rigidpose.geometry import Pose
 
