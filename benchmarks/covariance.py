@@ -7,8 +7,10 @@ are outliers no covariance describes), each axis of the error
 ``(t − t_true, rotation vector of R R_trueᵀ)`` (camera frame, metres and radians, the
 covariance's order) is compared with the predicted std: their RMS values, the median of
 abs(error) / std (0.67 for a calibrated Gaussian; above, the covariance is optimistic), and
-the share of estimates within 2 predicted std on all six axes (74 % for a calibrated Gaussian). The baseline row, run beside it, leaves out
-the outline-shift term (``SilhouetteConfig(outline_shift_px=0)``)::
+the share of estimates within 2 predicted std on all six axes (74 % for a calibrated Gaussian).
+The baseline row, run beside the default, is the contour fit's Gauss–Newton covariance
+alone (``SilhouetteConfig(correlated=False, outline_shift_px=0)``); the middle row adds the
+residuals' correlation along the outline, the last the outline shift::
 
     .venv/bin/python benchmarks/covariance.py --run RUN --test TEST_DATASET [--limit N]
 
@@ -26,7 +28,8 @@ import numpy as np
 AXES = ("x", "y", "z", "rx", "ry", "rz")
 
 
-def errors(run: Path, test: Path, outline_shift_px: float, limit: int) -> tuple[np.ndarray, np.ndarray, int]:
+def errors(run: Path, test: Path, correlated: bool, outline_shift_px: float, limit: int
+           ) -> tuple[np.ndarray, np.ndarray, int]:
     """(N, 6) errors and (N, 6) predicted variances of the right estimates, and the target count."""
     from rigidpose.bop import BopDataset
     from rigidpose.estimate import Estimator
@@ -39,7 +42,7 @@ def errors(run: Path, test: Path, outline_shift_px: float, limit: int) -> tuple[
     ds = BopDataset(test)
     est = Estimator.from_checkpoint(run, use_depth=False, icp=False, detector=None, models=test / "models",
                                     score_threshold=0.0)
-    est.silhouette = SilhouetteSearch(SilhouetteConfig(outline_shift_px=outline_shift_px))
+    est.silhouette = SilhouetteSearch(SilhouetteConfig(correlated=correlated, outline_shift_px=outline_shift_px))
     infos, meshes = ds.models_info, est.meshes
     errs, variances, n = [], [], 0
     for scene in ds.scenes("train_synth"):
@@ -77,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             + " | ".join(f"{a}: RMS error, predicted std, median abs(error) / std" for a in AXES)
             + " | within 2 std on all axes (%) |")
     lines = [head, "|" + "---|" * (len(AXES) + 3)]
-    for name, shift in (("contour fit (+ polish move), baseline", 0.0), ("+ outline shift 1 px (default)", 1.0)):
-        e, var, n = errors(Path(args.run), Path(args.test), shift, args.limit)
+    rows = (("contour fit (+ polish move), baseline", False, 0.0), ("+ correlation along the outline", True, 0.0),
+            ("+ outline shift 1 px (default)", True, 1.0))
+    for name, correlated, shift in rows:
+        e, var, n = errors(Path(args.run), Path(args.test), correlated, shift, args.limit)
         if not len(e):
             lines.append(f"| {name} | 0 / {n} |" + " — |" * (len(AXES) + 1))
             continue

@@ -49,6 +49,32 @@ def outline_shift_covariance(pose: Pose, camera: Camera, shift_px: float = 1.0) 
     return cov
 
 
+def correlation_time(series: F64, max_lag: int = 200) -> float:
+    """Integrated autocorrelation time τ ≥ 1 of a residual ``series`` (N,) in its order.
+
+    ``τ = 1 + 2 Σ ρ_k`` over the lags before the autocorrelation ρ first drops to 0 or below
+    (Geyer's initial positive sequence), at most ``max_lag``. N residuals correlated over τ
+    neighbours carry the information of N / τ independent ones, so a least-squares covariance
+    that assumes independence is too small by the factor τ. 1 for fewer than 3 residuals or
+    a constant series.
+    """
+    x = np.asarray(series, np.float64).ravel()
+    n = len(x)
+    if n < 3:
+        return 1.0
+    x = x - x.mean()
+    var = float(x @ x)
+    if var <= 0:
+        return 1.0
+    tau = 1.0
+    for k in range(1, min(max_lag, n - 1) + 1):
+        rho = float(x[:-k] @ x[k:]) / var
+        if rho <= 0:
+            break
+        tau += 2.0 * rho
+    return tau
+
+
 def gauss_newton_covariance(J: F64, residuals: F64, sigma: float | None = None) -> F64:
     """Covariance (6, 6) of the least-squares estimate ``σ² (JᵀJ)⁻¹``.
 

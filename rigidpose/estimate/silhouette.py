@@ -54,9 +54,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.covariance import displacement_covariance, gauss_newton_covariance, outline_shift_covariance
+from rigidpose.estimate.covariance import (correlation_time, displacement_covariance, gauss_newton_covariance,
+                                           outline_shift_covariance)
 from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges, rendered_edges
 from rigidpose.estimate.icp import object_roi
+from rigidpose.estimate.outline import boundary, outline_order
 from rigidpose.estimate.pnp import refine_lm
 from rigidpose.estimate.silhouette_polish import PolishConfig, polish_pose
 from rigidpose.estimate.silhouette_templates import SilhouetteTemplates, TemplateConfig
@@ -102,6 +104,11 @@ class SilhouetteConfig:
             coarse. On masks with independent boundary noise the search's x and y came out
             0.75–1 pixel off on average, with a spread of 0.1 pixel about that
             (docs/benchmarks.md, session 15). 0: the contour fit's covariance alone.
+        correlated: scale the contour fit's covariance by the correlation time of its
+            residuals along the outline (:func:`~.covariance.correlation_time`): a network's
+            mask errors run along the outline (a flange missing), and N residuals so
+            correlated say as much as N / τ independent ones. Close to 1 for independent
+            noise at each boundary pixel.
     """
 
     templates: TemplateConfig = TemplateConfig()
@@ -122,6 +129,7 @@ class SilhouetteConfig:
     edge_power: float = EDGE_POWER
     polish: PolishConfig | None = PolishConfig()
     outline_shift_px: float = 1.0
+    correlated: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.outline_shift_px < float("inf"):  # also refuses NaN
@@ -151,14 +159,6 @@ class SilhouettePose:
     from_start: bool = False
     edge: float | None = None
     quality: float = 0.0
-
-
-def boundary(mask: NDArray) -> NDArray[np.bool_]:
-    """The pixels of a bool mask (h, w) that touch its outside (8-neighbourhood; outside the image counts)."""
-    m = np.asarray(mask, bool)
-    if m.size == 0:  # cv2.erode rejects an empty image (a silhouette outside the image has an empty ROI)
-        return m
-    return m & ~cv2.erode(m.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
 
 
 class MaskTarget:
@@ -277,15 +277,20 @@ def refine_contour(caster, pose: Pose, camera: Camera, target: MaskTarget, diame
         normals = target.normals(nearest[keep], uv[keep]) if config.point_to_line else None
         pose, r, J = refine_lm(pose, X[keep], camera.undistort_points(nearest[keep]), camera.K, np.ones(int(keep.sum())),
                                iterations=5, normals=normals)
-        last = (J, r)
+        last = (J, r, hit, v[ok][keep], u[ok][keep])
         rms = float(np.sqrt(np.mean(r**2) * (1.0 if config.point_to_line else 2.0)))
         gate = max(config.min_gate_px, gate * config.gate_decay)
     if last is None:
         return pose, iou, None, rms
-    J, r = last
+    J, r, paired_hit, pv, pu = last
     if not config.point_to_line:
         return pose, iou, gauss_newton_covariance(J, r), rms
-    return pose, iou, gauss_newton_covariance(J, r, sigma=boundary_sigma(hit, img.roi, target)), rms
+    cov = gauss_newton_covariance(J, r, sigma=boundary_sigma(hit, img.roi, target))
+    if config.correlated:  # the last pairs' residuals in their order along the outline
+        order = outline_order(paired_hit)[pv, pu]
+        on = order >= 0
+        cov = cov * correlation_time(r[on][np.argsort(order[on], kind="stable")])
+    return pose, iou, cov, rms
 
 
 def boundary_sigma(hit: NDArray, roi: tuple[int, int, int, int], target: MaskTarget) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rigidpose.estimate.covariance import displacement_covariance
 from rigidpose.estimate.silhouette_polish import PolishConfig, moves, polish_pose
 from rigidpose.geometry import Pose, axis_angle_to_matrix
 
@@ -75,12 +74,3 @@ def test_invalid_settings_are_refused(bad):
     with pytest.raises(ValueError, match="invalid polish settings"):
         PolishConfig(**bad)
 
-
-def test_the_displacement_covariance_is_the_move_squared():
-    """A shift of (1, -2, 3) mm and a turn of 0.1 rad about the camera's z: δ δᵀ in the
-    contour fit's order (x, y, z, then the rotation vector), metres and radians."""
-    a = Pose(np.eye(3), [0.0, 0.0, 0.5], "cam", "obj")
-    b = Pose(axis_angle_to_matrix([0.0, 0.0, 0.1]), [0.001, -0.002, 0.503], "cam", "obj")
-    d = np.array([0.001, -0.002, 0.003, 0.0, 0.0, 0.1])
-    np.testing.assert_allclose(displacement_covariance(a, b), np.outer(d, d), atol=1e-12)
-    assert not displacement_covariance(a, a).any()
