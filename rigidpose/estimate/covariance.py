@@ -55,10 +55,11 @@ def correlation_time(series: F64, max_lag: int = 200) -> float:
     ``τ = 1 + 2 Σ ρ_k`` over the lags before the autocorrelation ρ first drops to 0 or below
     (Geyer's initial positive sequence), at most ``max_lag``. N residuals correlated over τ
     neighbours carry the information of N / τ independent ones, so a least-squares covariance
-    that assumes independence is too small by the factor τ. 1 for fewer than 3 residuals or
-    a constant series.
+    that assumes independence is too small by the factor τ. Non-finite entries are left out;
+    1 for fewer than 3 residuals or a constant series.
     """
     x = np.asarray(series, np.float64).ravel()
+    x = x[np.isfinite(x)]
     n = len(x)
     if n < 3:
         return 1.0

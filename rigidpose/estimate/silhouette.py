@@ -30,13 +30,14 @@ pose with the model alone:
    pairing shrinks to about half. It matches the spread of poses fitted to masks with
    independent noise at each boundary pixel (a test checks it within 2×). Two terms are
    added: a shift of the whole outline by ``outline_shift_px`` (the fits sit up to a pixel
-   off as a whole, which no spread about their mean shows; :func:`~.covariance.outline_shift_covariance`)
-   and, for a polished pose, its move from the contour fit
+   off as a whole, which no spread about their mean shows;
+   :func:`~.covariance.outline_shift_covariance`) and, for a polished pose, its move from the contour fit
    (:func:`~.covariance.displacement_covariance`). With both, the whole search's
    predicted std is within 2× of its RMS error on such masks (a test). A network's mask
-   errors are correlated along the outline (a whole flange missing), and for those the
-   covariance of z and the rotation is optimistic, by about the square root of the
-   correlation length in pixels (``benchmarks/covariance.py``).
+   errors run along the outline (a whole flange missing), so the contour fit's covariance
+   is scaled by its residuals' correlation time along the outline (``correlated``). On the
+   benchmarks' network masks it is then conservative in x and y and still optimistic in z
+   and the rotation on the mustard bottle (``benchmarks/covariance.py``).
 
 Accuracy follows the mask. On the bracket test set with ground-truth boxes (docs/benchmarks.md,
 session 8): the true visible masks give 71 % ADD-0.1d RGB-only, a 30-minute network's masks
@@ -99,16 +100,16 @@ class SilhouetteConfig:
         polish: with the image's edges, the winner's last local search
             (:mod:`.silhouette_polish`); None turns it off.
         outline_shift_px: pixels (std) by which a fit's whole outline may sit off the mask's,
-            added to the answer's covariance (:func:`~.covariance.outline_shift_covariance`): the ray-cast
-            and the mask boundaries are both whole pixels, and the coarse rounds' twice as
-            coarse. On masks with independent boundary noise the search's x and y came out
+            added to the answer's covariance (:func:`~.covariance.outline_shift_covariance`):
+            the ray-cast and the mask boundaries are both whole pixels, and the coarse
+            rounds' twice as coarse. On masks with independent boundary noise the search's x and y came out
             0.75–1 pixel off on average, with a spread of 0.1 pixel about that
             (docs/benchmarks.md, session 15). 0: the contour fit's covariance alone.
         correlated: scale the contour fit's covariance by the correlation time of its
             residuals along the outline (:func:`~.covariance.correlation_time`): a network's
             mask errors run along the outline (a flange missing), and N residuals so
             correlated say as much as N / τ independent ones. Close to 1 for independent
-            noise at each boundary pixel.
+            noise at each boundary pixel. With ``point_to_line`` only.
     """
 
     templates: TemplateConfig = TemplateConfig()
@@ -133,7 +134,8 @@ class SilhouetteConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.outline_shift_px < float("inf"):  # also refuses NaN
-            raise ValueError(f"outline_shift_px must be a finite number of pixels, 0 or more, got {self.outline_shift_px}")
+            raise ValueError(f"outline_shift_px must be a finite number of pixels, 0 or more, "
+                             f"got {self.outline_shift_px}")
 
 
 @dataclass(frozen=True, eq=False)

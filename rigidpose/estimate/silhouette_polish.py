@@ -93,4 +93,3 @@ def polish_pose(score: Callable[[Pose], float], pose: Pose, centre: NDArray, dia
             best, pose = top, candidate
         step *= 0.5
     return pose, best
-

@@ -63,3 +63,10 @@ def test_the_outline_order_follows_each_outline():
     assert (len(a), a.max() - a.min(), len(b), b.max() - b.min()) == (28, 27, 12, 11)
     assert min(abs(a.min() - b.max()), abs(b.min() - a.max())) > 1000
     assert np.all(outline_order(np.zeros((5, 5), bool)) == -1)
+
+
+def test_the_correlation_time_leaves_out_non_finite_residuals():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=500)
+    with_nan = np.insert(x, [10, 200], [np.nan, np.inf])
+    assert correlation_time(with_nan) == pytest.approx(correlation_time(x))
