@@ -36,14 +36,17 @@ def errors(run: Path, test: Path, correlated: bool, outline_shift_px: float, lim
     from rigidpose.estimate.silhouette import SilhouetteConfig, SilhouetteSearch
     from rigidpose.eval.pose_error import add, adi
     from rigidpose.eval.recall import MIN_VISIB_FRACT
+    from rigidpose.errors import RigidposeError
     from rigidpose.estimate.covariance import pose_difference
-    from rigidpose.geometry import Pose, matrix_to_axis_angle
+    from rigidpose.estimate.symmetry import stable_pose
 
     ds = BopDataset(test)
     est = Estimator.from_checkpoint(run, use_depth=False, icp=False, detector=None, models=test / "models",
                                     score_threshold=0.0)
     est.silhouette = SilhouetteSearch(SilhouetteConfig(correlated=correlated, outline_shift_px=outline_shift_px))
     infos, meshes = ds.models_info, est.meshes
+    if meshes is None:
+        raise RigidposeError(f"no object meshes in {test / 'models'}: the silhouette fit needs them")
     errs, variances, n = [], [], 0
     for scene in ds.scenes("train_synth"):
         gts, gt_infos = ds.gt("train_synth", scene), ds.gt_info("train_synth", scene)
@@ -62,15 +65,23 @@ def errors(run: Path, test: Path, correlated: bool, outline_shift_px: float, lim
                 if metric(e.pose.R, e.pose.t, T.R, T.t, pts) >= 0.1 * info.diameter:
                     continue
                 # a symmetric object's error is to the symmetry-equivalent truth closest to the estimate
-                truths = [T.as_matrix() @ S for S in info.symmetries.transforms()]
-                T = min((Pose.from_matrix(M) for M in truths),
-                        key=lambda P: np.linalg.norm(matrix_to_axis_angle(e.pose.R @ P.R.T)))
-                errs.append(pose_difference(T, e.pose))
+                errs.append(pose_difference(stable_pose(T, info.symmetries, e.pose), e.pose))
                 variances.append(np.diag(e.covariance))
     return np.array(errs).reshape(-1, 6), np.array(variances).reshape(-1, 6), n
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rigidpose.errors import RigidposeError
+
+    try:
+        return table(argv)
+    except RigidposeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def table(argv: list[str] | None) -> int:
+    """Parse ``argv``, run the three rows and print the table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, help="a rigidpose train run folder")
     p.add_argument("--test", required=True, help="a BOP test dataset (split train_synth) with its models")

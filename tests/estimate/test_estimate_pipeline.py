@@ -198,3 +198,22 @@ def test_cli_predict_on_a_video_writes_an_overlay_video(tiny_run, tmp_path, caps
     assert main(["predict", "--checkpoint", str(run), "--camera", str(tmp_path / "cam.yaml"), "--video",
                  str(tmp_path / "missing.avi"), "--out", str(out)]) == 1
     assert "video not found" in capsys.readouterr().err
+
+
+def test_covariance_benchmark_prints_its_three_rows_and_refuses_a_missing_run(tiny_run, tmp_path, capsys):
+    """``benchmarks/covariance.py`` on the tiny run, 4 targets: the table's baseline, middle and
+    default rows, each counting the right estimates among the 4 targets (the tiny network is
+    seldom right; the count is what is checked); a run that does not exist is a clear error."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "covariance.py"
+    spec = importlib.util.spec_from_file_location("covariance_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ds, run = tiny_run
+    assert bench.main(["--run", str(run), "--test", str(ds), "--limit", "4"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and " / 4 |" in line]
+    assert [r.split(" | ")[0] for r in rows] == ["| contour fit (+ polish move), baseline",
+                                                  "| + correlation along the outline", "| + outline shift 1 px (default)"]
+    assert bench.main(["--run", str(tmp_path / "missing"), "--test", str(ds)]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
