@@ -7,8 +7,16 @@
    is accepted and the depth and mask agree with it (``good_agreement``), that is the
    answer: a good RGB pose, and every tracked frame that goes well, costs one ICP.
 2. Otherwise, with ``global_init``, ICP of the observed points inside the mask from a grid of
-   rotations (:func:`~rigidpose.estimate.global_reg.grid_hypotheses`); the few best starts
-   are refined by the same ICP as 1.
+   rotations (:func:`~rigidpose.estimate.global_reg.grid_hypotheses`, 240 rotations); of the
+   30 best-overlapping distinct starts, the ``refine_starts`` that the depth and the mask
+   agree with best (:func:`~rigidpose.estimate.global_reg.best_agreeing`) are refined by the
+   same ICP as 1. A mostly hidden part leaves a small patch that overlaps the model fully at
+   many wrong poses, so its right start is rarely among the few best overlaps: on the
+   bracket benchmark's 18 occluded targets in ground-truth boxes this found 14 against 11
+   with the old search (60 rotations, the 3 best overlaps; docs/benchmarks.md, session 16).
+   Steps 3-4, fallbacks, keep the old search (:data:`FALLBACK_GRID`): the dense one there
+   too gained one more target end to end (62 against 61 of 66) for 2.5× this stage's time
+   (12.5 against 5.1 s per frame; 3.2 s before session 16, at 60 of 66).
 3. When nothing so far agrees well, the mask may cover more than the object: a crop net
    trained for minutes often paints the occluder in front of a partly hidden object into
    its mask, and ICP then fits the model to both. The mask is split where the depth jumps
@@ -46,10 +54,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.estimate.depth_masks import box_depth_mask, depth_segments
-from rigidpose.estimate.global_reg import GlobalRegConfig, ModelCloud, depth_agreement, grid_hypotheses
+from rigidpose.estimate.global_reg import (GlobalRegConfig, ModelCloud, best_agreeing, depth_agreement,
+                                          grid_hypotheses)
 from rigidpose.estimate.icp import IcpConfig, refine_icp
 from rigidpose.estimate.scoring import depth_score
 from rigidpose.geometry import Camera, Pose
+
+
+#: The grid search of the pieces and re-cut masks (steps 3-4): the 60 rotations of the
+#: icosahedral group, the 3 best overlaps refined, as the whole mask's was before session 16.
+FALLBACK_GRID = GlobalRegConfig(grid=60, survivors=10, keep=3)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,14 +113,22 @@ class DepthRefiner:
     on the bracket benchmark no result that good was ever beaten by the re-cut mask's by
     more than 0.02, and skipping it there saved 42 of 185 re-cuts.
 
-    Model point clouds are sampled once per object on first use.
+    ``global_config`` sets the grid search of the whole mask (step 2), of whose starts the
+    ``refine_starts`` the depth agrees with best are refined; ``fallback_config`` that of the
+    pieces and re-cut masks (steps 3-4). Model point clouds are sampled once per object on
+    first use.
     """
 
     def __init__(self, icp: IcpConfig = IcpConfig(), global_init: bool = True,
                  global_config: GlobalRegConfig = GlobalRegConfig(), good_agreement: float = 0.85,
-                 good_edge: float = 0.8, recut_below: float = 0.5) -> None:
+                 good_edge: float = 0.8, recut_below: float = 0.5, refine_starts: int = 10,
+                 fallback_config: GlobalRegConfig = FALLBACK_GRID) -> None:
         self.icp, self.global_init, self.global_config = icp, bool(global_init), global_config
+        self.fallback_config = fallback_config
         self.good_agreement, self.good_edge = float(good_agreement), float(good_edge)
+        self.refine_starts = int(refine_starts)
+        if self.refine_starts < 1:
+            raise ValueError(f"refine_starts must be at least 1, got {refine_starts}")
         self.recut_below = float(recut_below)
         self._clouds: dict[int, ModelCloud] = {}
 
@@ -145,18 +167,20 @@ class DepthRefiner:
             if start is not None and attempt(start, "track+icp" if start is prior else source + "+icp"):
                 return candidates[-1]
         if self.global_init and mask is not None and mesh is not None:
-            def search(piece: NDArray) -> bool:
+            def search(piece: NDArray, config: GlobalRegConfig) -> bool:
                 """The grid search on the depth inside ``piece``; True when a result agrees well."""
-                hypotheses = grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed_points(camera, depth, piece, diameter))
+                observed = observed_points(camera, depth, piece, diameter)
+                hypotheses = grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed, config)
+                hypotheses = best_agreeing(hypotheses, caster, camera, depth, piece, diameter, self.refine_starts)
                 # a list, not a generator: every start is refined and the best agreement wins
                 return any([attempt(start, "depth+icp", piece) for start in hypotheses])
 
-            def search_mask(fit: NDArray) -> bool:
-                """Steps 2-3 on ``fit``: True when a result agrees well."""
-                if search(fit):
+            def search_mask(fit: NDArray, config: GlobalRegConfig) -> bool:
+                """Steps 2-3 on ``fit``, the whole of it searched with ``config``: True when a result agrees well."""
+                if search(fit, config):
                     return True
                 # good enough, as in steps 1-2: the other pieces are not searched
-                return any(attempt(pose, source + "+icp", piece) or search(piece)
+                return any(attempt(pose, source + "+icp", piece) or search(piece, self.fallback_config)
                            for piece in depth_segments(fit, depth, diameter))
 
             def recuts():
@@ -166,10 +190,11 @@ class DepthRefiner:
                 if box is not None:
                     yield box_depth_mask(camera, depth, box, diameter)
 
-            if not search_mask(mask) and max(scores, default=0.0) < self.recut_below:  # step 4
+            if not search_mask(mask, self.global_config) and max(scores, default=0.0) < self.recut_below:  # step 4
                 least = RECUT_CHANGE * max(np.count_nonzero(mask), 1)
                 for recut in recuts():
-                    if recut is not None and np.count_nonzero(recut ^ mask) > least and search_mask(recut):
+                    changed = recut is not None and np.count_nonzero(recut ^ mask) > least
+                    if changed and search_mask(recut, self.fallback_config):
                         break
         if not candidates:
             return Refined(pose, covariance, source)

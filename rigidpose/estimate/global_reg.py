@@ -3,18 +3,20 @@
 ICP (:mod:`.icp`) only corrects a pose that is already close (it rejects turns over 30°).
 When the RGB stages get the rotation wrong but the object's mask and depth are good, the
 shape alone can still place the model. The observed points inside the mask are aligned
-to the model's surface by point-to-plane ICP from each of the 60 rotations of the
-icosahedral group (neighbours about 45° apart, inside ICP's basin for most parts), the
-translation started at the points' centroid pushed back along the viewing ray. The starts
-that end with the best overlap are returned; the caller refines them and ranks the results
-by how well the depth image and mask agree with the model rendered there
-(:func:`depth_agreement`).
+to the model's surface by point-to-plane ICP from each rotation of a grid
+(:func:`rotation_grid`: 240 by default, every rotation within about 34° of one of them,
+well inside ICP's basin for most parts), the translation started at the points' centroid pushed back along the
+viewing ray. The distinct starts that end with the best overlap are returned; the caller
+keeps those the depth image and mask agree with best (:func:`best_agreeing`), refines them
+and ranks the results by that agreement (:func:`depth_agreement`).
 
 This was chosen over FPFH features + RANSAC (open3d's ``registration_ransac_based_on_
 feature_matching``) by measurement (``benchmarks/depth_init.py``, 40 random views of the
 bracket 3–5.5 diameters away, 0.5 mm depth noise, each result refined by the same ICP):
-the grid found 39 of 40 poses in 103 ms per view, FPFH + RANSAC 18 of 40 in 77 ms. A
-partial view that far away leaves too few voxels for reliable FPFH matches.
+the grid of 60 found 39 of 40 poses in 103 ms per view, FPFH + RANSAC 18 of 40 in 77 ms.
+A partial view that far away leaves too few voxels for reliable FPFH matches. The same
+benchmark with half of each view hidden (``--hide 0.5``) measured the denser grid
+(docs/benchmarks.md, session 16).
 
 Distances are fractions of the object diameter, so one configuration fits every object.
 """
@@ -55,6 +57,10 @@ class GlobalRegConfig:
         push_back: the start translation is the observed centroid moved this far along its ray
             (the visible surface is in front of the object's centre).
         keep: how many of the best-overlapping starts are returned.
+        grid: rotations in the grid (:func:`rotation_grid`; 60 is the icosahedral group).
+        distinct_deg / distinct: a start within this many degrees and this share of the
+            diameter (of the model's centre) of a better-overlapping one is dropped: many grid
+            rotations end in the same place.
     """
 
     model_points: int = 1500
@@ -62,16 +68,33 @@ class GlobalRegConfig:
     min_points: int = 30
     corr_dists: tuple[float, ...] = (0.15, 0.05)
     iterations: int = 8
-    survivors: int = 10
+    survivors: int = 30
     push_back: float = 0.15
-    keep: int = 3
+    keep: int = 30
+    grid: int = 240
+    distinct_deg: float = 5.0
+    distinct: float = 0.05
 
 
-def rotation_grid() -> F64:
-    """(60, 3, 3) the rotations of the icosahedral group."""
+def rotation_grid(count: int = 60) -> F64:
+    """(count, 3, 3) rotations spread evenly over SO(3).
+
+    60: the icosahedral group (neighbours about 45° apart). Otherwise a super-Fibonacci
+    spiral (Alexa, CVPR 2022): ``count`` unit quaternions, each the next turn of two
+    incommensurable spirals, spread nearly as evenly as an optimal packing for any count.
+    """
     from scipy.spatial.transform import Rotation
 
-    return Rotation.create_group("I").as_matrix()
+    if count < 1:
+        raise ValueError(f"the rotation grid needs at least one rotation, got {count}")
+    if count == 60:
+        return Rotation.create_group("I").as_matrix()
+    phi, psi = np.sqrt(2.0), 1.533751168755204288118041  # psi: the real root of x**4 = x + 4
+    s = np.arange(count) + 0.5
+    r, R = np.sqrt(s / count), np.sqrt(1.0 - s / count)
+    alpha, beta = 2.0 * np.pi * s / phi, 2.0 * np.pi * s / psi
+    q = np.stack([r * np.sin(alpha), r * np.cos(alpha), R * np.sin(beta), R * np.cos(beta)], axis=1)
+    return Rotation.from_quat(q).as_matrix()
 
 
 class ModelCloud:
@@ -89,13 +112,13 @@ class ModelCloud:
         self.diameter, self.config = float(diameter), config
 
 
-def grid_hypotheses(model: ModelCloud, observed: F64) -> list[Pose]:
+def grid_hypotheses(model: ModelCloud, observed: F64, config: GlobalRegConfig | None = None) -> list[Pose]:
     """Up to ``config.keep`` candidate ``T_cam_obj`` for ``observed`` (N, 3) camera-frame points,
-    best overlap first; empty when there are too few points."""
+    best overlap first; empty when there are too few points. ``config``: the model's own when None."""
     import open3d as o3d
 
     reg = o3d.pipelines.registration
-    cfg, d = model.config, model.diameter
+    cfg, d = config or model.config, model.diameter
     obs = np.asarray(observed, np.float64)
     if len(obs) < cfg.min_points:
         return []
@@ -116,14 +139,40 @@ def grid_hypotheses(model: ModelCloud, observed: F64) -> list[Pose]:
 
     # coarse: every grid rotation; fine: the best `survivors` of those
     coarse = []
-    for R in rotation_grid():
+    for R in rotation_grid(cfg.grid):
         T_obj_cam = np.eye(4)  # ICP moves the observed points (camera frame) onto the model (object frame)
         T_obj_cam[:3, :3] = R.T
         T_obj_cam[:3, 3] = model.centre - R.T @ c
         coarse.append(icp(T_obj_cam, cfg.corr_dists[0]))
     fine = [icp(np.asarray(r.transformation), cfg.corr_dists[1]) for r in rank(coarse)[: cfg.survivors]]
-    ranked = [np.asarray(r.transformation) for r in rank(fine)]
-    return [Pose.from_matrix(np.linalg.inv(T), "cam", "obj") for T in ranked[: cfg.keep]]
+    poses = [Pose.from_matrix(np.linalg.inv(np.asarray(r.transformation)), "cam", "obj") for r in rank(fine)]
+    return distinct_poses(poses, model.centre, cfg.distinct_deg, cfg.distinct * d)[: cfg.keep]
+
+
+def distinct_poses(poses: list[Pose], centre: F64, min_deg: float, min_shift: float) -> list[Pose]:
+    """``poses`` (``T_cam_obj``) in their order, less each one within ``min_deg`` degrees and
+    ``min_shift`` metres (of the object point ``centre`` (3,)) of one kept before it."""
+    kept: list[Pose] = []
+    for p in poses:
+        c = p.transform(centre[None])[0]
+        if all(np.degrees(p.angle_to(k)) > min_deg or np.linalg.norm(c - k.transform(centre[None])[0]) > min_shift
+               for k in kept):
+            kept.append(p)
+    return kept
+
+
+def best_agreeing(poses: list[Pose], caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
+                  diameter: float, count: int) -> list[Pose]:
+    """The ``count`` of ``poses`` that the depth and ``mask`` agree with best (:func:`depth_agreement`),
+    best first; all of them, in their order, when there are no more than ``count``.
+
+    A grid start is ranked by its overlap with the model, and a small visible patch (a part
+    mostly hidden) overlaps the model fully at many wrong poses; how well the model rendered
+    there explains the depth image tells them apart before the costlier ICP refinement."""
+    if len(poses) <= count:
+        return list(poses)
+    agree = [depth_agreement(p, caster, camera, depth, mask, diameter) for p in poses]
+    return [poses[i] for i in np.argsort(-np.asarray(agree), kind="stable")[:count]]
 
 
 def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
