@@ -75,6 +75,14 @@ class GlobalRegConfig:
     distinct_deg: float = 5.0
     distinct: float = 0.05
 
+    def __post_init__(self) -> None:
+        counts = (self.model_points, self.max_points, self.min_points, self.iterations, self.survivors, self.keep,
+                  self.grid)
+        if min(counts) < 1 or not self.corr_dists or not all(c > 0 for c in self.corr_dists):
+            raise ValueError(f"invalid grid search settings {self}: counts and distances must be positive")
+        if not (self.distinct_deg >= 0 and self.distinct >= 0 and np.isfinite(self.push_back)):
+            raise ValueError(f"invalid grid search settings {self}: distinct_deg, distinct and push_back")
+
 
 def rotation_grid(count: int = 60) -> F64:
     """(count, 3, 3) rotations spread evenly over SO(3).

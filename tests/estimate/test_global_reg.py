@@ -284,6 +284,13 @@ def test_best_agreeing_keeps_the_starts_the_depth_agrees_with(part, rng):
         DepthRefiner(refine_starts=0)
 
 
+@pytest.mark.parametrize("bad", [{"grid": 0}, {"keep": 0}, {"survivors": -1}, {"corr_dists": ()},
+                                 {"corr_dists": (0.15, 0.0)}, {"distinct_deg": -1.0}, {"distinct": float("nan")}])
+def test_grid_search_settings_are_checked(bad):
+    with pytest.raises(ValueError, match="invalid grid search settings"):
+        GlobalRegConfig(**bad)
+
+
 def test_the_pieces_search_stops_at_the_first_piece_the_depth_agrees_with(part, rng, monkeypatch):
     mesh, caster, diameter = part
     truth = POSES[0]
