@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from rigidpose.estimate.depth_refine import FALLBACK_GRID, DepthRefiner, observed_points
+from rigidpose.estimate.depth_refine import FALLBACK_GRID, REFINE_STARTS, observed_points
 from rigidpose.estimate.global_reg import GlobalRegConfig, ModelCloud, best_agreeing, depth_agreement, grid_hypotheses
 from rigidpose.estimate.icp import refine_icp
 from rigidpose.geometry import Camera, Pose, random_rotation
@@ -96,12 +96,13 @@ def main() -> None:
     caster = MeshRaycaster(mesh.vertices, mesh.faces)
     d = float(np.linalg.norm(mesh.extents))
     cloud = ModelCloud(mesh.vertices, mesh.faces, d)
-    starts = DepthRefiner().refine_starts
+    dense, old = cloud.config, FALLBACK_GRID
     methods = {
-        "240 rotations, 10 starts by depth agreement (estimator)":
-            lambda obs, depth, mask: best_agreeing(grid_hypotheses(cloud, obs), caster, CAM, depth, mask, d, starts),
-        "60 rotations, 3 best overlaps (before; pieces and re-cuts)":
-            lambda obs, depth, mask: grid_hypotheses(cloud, obs, FALLBACK_GRID),
+        f"{dense.grid} rotations, {REFINE_STARTS} starts by depth agreement (estimator)":
+            lambda obs, depth, mask: best_agreeing(grid_hypotheses(cloud, obs), caster, CAM, depth, mask, d,
+                                                   REFINE_STARTS),
+        f"{old.grid} rotations, {old.keep} best overlaps (before; pieces and re-cuts)":
+            lambda obs, depth, mask: grid_hypotheses(cloud, obs, old),
         "FPFH + RANSAC (baseline)": lambda obs, depth, mask, f=fpfh_ransac(mesh.vertices, mesh.faces, d): f(obs),
     }
     rng = np.random.default_rng(args.seed)

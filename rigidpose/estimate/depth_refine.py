@@ -62,8 +62,12 @@ from rigidpose.geometry import Camera, Pose
 
 
 #: The grid search of the pieces and re-cut masks (steps 3-4): the 60 rotations of the
-#: icosahedral group, the 3 best overlaps refined, as the whole mask's was before session 16.
+#: icosahedral group, the 3 best distinct overlaps refined (the whole mask's search before
+#: session 16, less its repeated starts).
 FALLBACK_GRID = GlobalRegConfig(grid=60, survivors=10, keep=3)
+
+#: How many of the whole mask's grid starts are refined: those the depth agrees with best.
+REFINE_STARTS = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,7 +125,7 @@ class DepthRefiner:
 
     def __init__(self, icp: IcpConfig = IcpConfig(), global_init: bool = True,
                  global_config: GlobalRegConfig = GlobalRegConfig(), good_agreement: float = 0.85,
-                 good_edge: float = 0.8, recut_below: float = 0.5, refine_starts: int = 10,
+                 good_edge: float = 0.8, recut_below: float = 0.5, refine_starts: int = REFINE_STARTS,
                  fallback_config: GlobalRegConfig = FALLBACK_GRID) -> None:
         self.icp, self.global_init, self.global_config = icp, bool(global_init), global_config
         self.fallback_config = fallback_config
