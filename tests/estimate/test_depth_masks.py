@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scenes import table_behind
 
-from rigidpose.estimate.depth_masks import box_depth_mask
+from rigidpose.estimate.depth_masks import box_depth_clusters, box_depth_mask
 from rigidpose.geometry import Camera, Pose
 from rigidpose.objects.parts import bracket
 from rigidpose.objects.raycast import MeshRaycaster
@@ -26,16 +27,7 @@ def scene():
 
 
 def _table(depth: np.ndarray, hit: np.ndarray, normal) -> np.ndarray:
-    """``depth`` with a plane just behind the part filling every other pixel; ``normal``: the
-    plane's camera-frame normal, pointing away from the camera."""
-    n = np.asarray(normal, float) / np.linalg.norm(normal)
-    v, u = np.nonzero(hit)
-    pts = CAM.backproject_pixels(np.stack([u, v], 1).astype(float), depth[v, u].astype(float))
-    c = (pts @ n).max() + 0.002  # 2 mm behind the part's farthest point along the normal
-    uu, vv = np.meshgrid(np.arange(CAM.width, dtype=float), np.arange(CAM.height, dtype=float))
-    rays = np.linalg.inv(CAM.K) @ np.stack([uu, vv, np.ones_like(uu)]).reshape(3, -1)  # z = 1: depth = ray length
-    plane = (c / (n @ rays)).reshape(CAM.height, CAM.width)
-    return np.where(hit, np.minimum(depth, plane), plane).astype(np.float32)
+    return table_behind(CAM, depth, hit, normal)
 
 
 def _iou(a, b):
@@ -74,3 +66,31 @@ def test_no_depth_in_the_box_gives_none_and_the_box_is_clipped(scene):
     holes[::3] = np.nan  # NaN rows are invalid, not points
     mask = box_depth_mask(CAM, holes, box, d)
     assert mask is not None and not mask[::3].any() and _iou(mask, hit) > 0.6
+
+
+def test_the_things_around_a_shifted_box_come_apart(scene):
+    """A post stands on the table left of the bracket, and the box holds the post and only a
+    sliver of the bracket (as a detector's box shifted off the part). Grown by half its side,
+    the box's depth less the table comes apart into the post and the bracket; the post,
+    which overlaps the box most, comes first."""
+    depth, hit, box, d = scene
+    rows, cols = np.nonzero(hit)
+    post = np.zeros_like(hit)
+    post[rows.min() : rows.max(), cols.min() - 45 : cols.min() - 25] = True
+    near = np.where(post, depth[hit].min() - 0.2 * d, depth).astype(np.float32)  # the post is closer
+    with_table = _table(near, hit | post, (0, 0, 1))
+    shifted = (cols.min() - 55, rows.min() - 5, 55 + 0.2 * (cols.max() - cols.min()), rows.max() - rows.min() + 10)
+    clusters = box_depth_clusters(CAM, with_table, shifted, d)
+    assert len(clusters) >= 2
+    assert _iou(clusters[0], post) > 0.9 and _iou(clusters[1], hit) > 0.7
+    assert not any((c & ~hit).any() for c in clusters[1:])  # the rest is the bracket (a step of it may come apart)
+    # the box as it was (no margin) holds only a sliver of the bracket
+    alone = box_depth_mask(CAM, with_table, shifted, d)
+    assert np.count_nonzero(alone & hit) < 0.4 * np.count_nonzero(hit)
+    small = box_depth_clusters(CAM, with_table, shifted, d, margin=0.0)
+    assert small and not any((c & ~alone).any() for c in small)
+    # nothing off the table, or no depth: no clusters
+    table = _table(np.full_like(depth, 1.0), hit, (0, 0, 1))  # a flat table 1 m away, within 2 mm
+    assert box_depth_clusters(CAM, table, shifted, d) == []
+    assert box_depth_clusters(CAM, np.zeros_like(depth), shifted, d) == []
+    assert box_depth_clusters(CAM, with_table, (700, 500, 50, 50), d) == []  # off the image

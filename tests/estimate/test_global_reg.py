@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from scenes import table_behind
 
 import rigidpose.estimate.depth_refine as depth_refine
 from rigidpose.estimate.depth_refine import DepthRefiner, depth_segments, observed_points
@@ -361,3 +362,61 @@ def test_refiner_searches_the_boxs_depth_when_the_mask_missed_the_part(part, rng
     assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
     lost = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, beside)
     assert lost.agreement is None and lost.pose is wrong  # nothing to fit: the RGB pose stays
+
+
+def _post_beside(caster, truth, diameter, rng):
+    """Depth of the bracket at ``truth`` and of a post beside it, 0.2 d nearer, both on a table;
+    the post's mask, and a box shifted onto the post that holds a sliver of the bracket."""
+    depth, hit = _frame(caster, truth, rng)
+    rows, cols = np.nonzero(hit)
+    post = np.zeros_like(hit)
+    post[rows.min() : rows.max(), cols.min() - 45 : cols.min() - 25] = True
+    depth = np.where(post, depth[hit].min() - 0.2 * diameter, np.where(hit, depth, 0.0)).astype(np.float32)
+    depth = table_behind(CAM, depth, hit | post, (0, 0.3, 1))
+    box = np.array([cols.min() - 55, rows.min() - 5, 55 + 0.15 * (cols.max() - cols.min()), rows.max() - rows.min() + 10])
+    return depth, post, box
+
+
+def test_refiner_searches_the_things_around_a_box_shifted_off_the_part(part, rng):
+    """The detector's box is shifted onto a post beside the bracket and holds a sliver of the
+    bracket; the network's mask painted the post, and the RGB pose is 120° off. Neither the mask,
+    nor the box's own depth, holds enough of the bracket: the things standing around the box
+    (:func:`~rigidpose.estimate.depth_masks.box_depth_clusters`) do, and the bracket's pose is
+    found there and judged against the bracket's own depth cluster, not the post."""
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, post, box = _post_beside(caster, truth, diameter, rng)
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, post, box=box)
+    assert out.source == "depth+icp"
+    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
+    assert out.agreement > 0.75  # judged against the bracket's cluster (less what touches the table)
+    assert depth_agreement(out.pose, caster, CAM, depth, post, diameter) < 0.6
+    off = DepthRefiner(clusters=0)(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, post, box=box)
+    assert np.degrees(off.pose.angle_to(truth)) > 10 or off.pose.distance_to(truth) > 0.1 * diameter
+    with pytest.raises(ValueError, match="clusters"):
+        DepthRefiner(clusters=-1)
+
+
+def test_the_things_around_a_box_are_searched_once_per_frame(part, rng, monkeypatch):
+    """A second detection in the same frame whose clusters are the same takes the first one's
+    results instead of searching them again; a new frame, even in the same buffer, searches anew."""
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, post, box = _post_beside(caster, truth, diameter, rng)
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    searched = []
+    grid = depth_refine.grid_hypotheses
+    monkeypatch.setattr(depth_refine, "grid_hypotheses", lambda cloud, pts, cfg=None: searched.append(len(pts)) or grid(cloud, pts, cfg))
+    refiner = DepthRefiner()
+
+    def run(frame_box):
+        searched.clear()
+        return refiner(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, post, box=frame_box), len(searched)
+
+    first, n1 = run(box)
+    second, n2 = run(box + [2, 1, 0, 0])  # the same frame, another box around the same things
+    depth[0, 0] += 0.001  # a new frame in the same buffer
+    third, n3 = run(box)
+    assert n2 < n1 and n3 == n1
+    assert all(np.degrees(r.pose.angle_to(truth)) < 1.0 for r in (first, second, third))
