@@ -23,7 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--icp", action=argparse.BooleanOptionalAction, default=True, help="refine with ICP when depth is given")
     p.add_argument("--depth-search", action=argparse.BooleanOptionalAction, default=True,
                    help="with depth: when ICP from the RGB pose is rejected or disagrees with the depth, also run ICP "
-                   "from a grid of 60 rotations and keep the best (0.1-0.4 s per object on 2 cores)")
+                   "from a grid of 240 rotations on the mask's depth, its pieces and other masks, and keep the result "
+                   "the depth, mask and image edges agree with best (seconds per image on 2 cores)")
+    # the estimator's default, depth_refine.CLUSTERS (not imported here: --help stays fast; a test checks)
+    p.add_argument("--depth-clusters", type=int, default=3, metavar="N",
+                   help="with --depth-search: when nothing else agrees, also search up to N things standing around "
+                   "each detection box, each on its own (default 3; 0 is faster: 92.4 %% instead of 98.5 %% on the "
+                   "bracket benchmark, docs/benchmarks.md, session 17)")
     p.add_argument("--silhouette", choices=["rgb", "always", "off"], default="rgb",
                    help="fit the model's silhouette to the network's mask sharpened with GrabCut, and keep the best "
                    "fit (needs the meshes, see --models; 0.2-0.4 s per object on 2 cores): on images without depth "
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     est = Estimator.from_checkpoint(
         args.checkpoint, objects=args.objects, score_threshold=args.score_threshold, use_depth=use_depth,
         icp=args.icp, tracking=args.track, detector="auto" if args.detector else None,
-        models=args.models or "auto", fusion=args.fusion, global_init=args.depth_search,
+        models=args.models or "auto", fusion=args.fusion, global_init=args.depth_search, depth_clusters=args.depth_clusters,
         detector_input=args.detector_input, silhouette=args.silhouette, recrop_iou=0.8 if args.recrop else 0.0)
     sink = OverlaySink(args.overlay, est, video=args.video is not None) if args.overlay else None
     rows: list[ResultRow] = []

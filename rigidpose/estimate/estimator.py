@@ -24,7 +24,7 @@ from rigidpose.errors import RigidposeError
 from rigidpose.estimate.crop_predict import CropOutput, CropRequest, CropStage
 from rigidpose.estimate.fuse import FuseConfig
 from rigidpose.estimate.dense import rgb_hypothesis
-from rigidpose.estimate.depth_refine import DepthRefiner
+from rigidpose.estimate.depth_refine import CLUSTERS, DepthRefiner
 from rigidpose.estimate.duplicates import suppress_duplicates
 from rigidpose.estimate.icp import IcpConfig
 from rigidpose.estimate.icp import object_roi
@@ -103,6 +103,8 @@ class Estimator:
         global_init: with depth, when ICP from the RGB pose fails or disagrees with the depth,
             also run ICP from a grid of rotations and keep the refined pose the depth agrees
             with best (:mod:`.depth_refine`).
+        depth_clusters: with ``global_init``, how many things standing around a detection box
+            the search tries last, each on its own (:mod:`.depth_refine`, step 4); 0 turns that off.
         tracking: ``estimate`` goes through a :class:`~rigidpose.estimate.tracker.Tracker`.
         duplicate_separation: per frame, an estimate whose pose lies within this fraction of
             the diameter (mean keypoint distance) of a better-scored estimate of the same object
@@ -116,7 +118,7 @@ class Estimator:
                  *, score_threshold: float = 0.3, use_depth: bool = True, icp: bool = True, tracking: bool = False,
                  fuse: FuseConfig = FuseConfig(), icp_config: IcpConfig = IcpConfig(),
                  global_init: bool = True, duplicate_separation: float = 0.1, silhouette: str = "rgb",
-                 recrop_iou: float = 0.8) -> None:
+                 recrop_iou: float = 0.8, depth_clusters: int = CLUSTERS) -> None:
         if silhouette not in SILHOUETTE_MODES:
             raise RigidposeError(f"silhouette must be one of {SILHOUETTE_MODES}, got {silhouette!r}")
         if not 0.0 <= float(recrop_iou) <= 1.0:  # also refuses NaN
@@ -128,7 +130,9 @@ class Estimator:
         self.meshes = dict(meshes) if meshes is not None else None
         self.score_threshold, self.use_depth, self.icp = float(score_threshold), bool(use_depth), bool(icp)
         self.fuse_config, self.icp_config = fuse, icp_config
-        self.depth_refiner = DepthRefiner(icp_config, global_init)
+        if int(depth_clusters) < 0:
+            raise RigidposeError(f"depth_clusters must be 0 (off) or more, got {depth_clusters}")
+        self.depth_refiner = DepthRefiner(icp_config, global_init, clusters=int(depth_clusters))
         self.silhouette_mode = silhouette if self.meshes is not None else "off"
         self.silhouette = SilhouetteSearch()
         if silhouette != "off" and self.meshes is None:
@@ -150,7 +154,7 @@ class Estimator:
                         tracking: bool = False, *, detector: str | Path | None = "auto",
                         models: str | Path | Mapping | None = "auto", fusion: str = "fused",
                         detector_input: int | None = None, device: str = "cpu", global_init: bool = True,
-                        silhouette: str = "rgb", recrop_iou: float = 0.8) -> Estimator:
+                        silhouette: str = "rgb", recrop_iou: float = 0.8, depth_clusters: int = CLUSTERS) -> Estimator:
         """Load a run folder (``RUN/best.*`` and ``RUN/detector/best.*``) or a checkpoint path.
 
         ``detector=None`` loads no detector: :meth:`estimate` then needs ``boxes``.
@@ -187,7 +191,7 @@ class Estimator:
             raise RigidposeError(str(exc)) from None
         return cls(CropStage(pose_net.model, pose_net.card), det, cards, meshes, score_threshold=score_threshold,
                    use_depth=use_depth, icp=icp, tracking=tracking, fuse=fuse, global_init=global_init,
-                   silhouette=silhouette, recrop_iou=recrop_iou)
+                   silhouette=silhouette, recrop_iou=recrop_iou, depth_clusters=depth_clusters)
 
     def prepare(self, with_depth: bool = False) -> None:
         """Build now what the first frame would otherwise build: the silhouette template banks

@@ -165,6 +165,9 @@ def test_cli_predict_writes_results_and_overlays(tiny_run, run_without_detector,
     assert main(["predict", "--checkpoint", str(run), "--dataset", str(ds), "--split", "train_synth",
                  "--detector-input", "100", "--out", str(out), "--no-progress"]) == 1
     assert "multiple of 32" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(run), "--dataset", str(ds), "--split", "train_synth",
+                 "--depth", "--depth-clusters", "-1", "--out", str(out), "--no-progress"]) == 1
+    assert "depth_clusters must be 0 (off) or more" in capsys.readouterr().err
 
 
 def test_cli_predict_on_a_video_writes_an_overlay_video(tiny_run, tmp_path, capsys):

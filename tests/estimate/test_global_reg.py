@@ -420,3 +420,12 @@ def test_the_things_around_a_box_are_searched_once_per_frame(part, rng, monkeypa
     third, n3 = run(box)
     assert n2 < n1 and n3 == n1
     assert all(np.degrees(r.pose.angle_to(truth)) < 1.0 for r in (first, second, third))
+
+
+def test_predicts_cluster_default_is_the_refiners():
+    """``rigidpose predict --depth-clusters`` spells its default out (the CLI does not import the
+    estimator to build its --help): it must be the refiner's."""
+    from rigidpose.cli import build_parser
+
+    args = build_parser().parse_args(["predict", "--checkpoint", "RUN", "--dataset", "D", "--out", "r.csv"])
+    assert args.depth_clusters == depth_refine.CLUSTERS
