@@ -10,6 +10,8 @@ separate things (:func:`box_depth_clusters`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -32,7 +34,7 @@ def depth_segments(mask: NDArray, depth: NDArray, diameter: float, step: float =
     return _cut_pieces(m, depth, step * diameter, lambda area: min_share * total <= area < total - min_share * total)
 
 
-def _cut_pieces(m: NDArray[np.bool_], depth: NDArray, jump: float, keep) -> list[NDArray[np.bool_]]:
+def _cut_pieces(m: NDArray[np.bool_], depth: NDArray, jump: float, keep: Callable[[int], bool]) -> list[NDArray[np.bool_]]:
     """The 4-connected pieces of ``m`` cut where neighbouring depths differ by more than
     ``jump`` metres (or either is invalid), for which ``keep(area)`` holds, each grown by a
     pixel back over the cut (within ``m``)."""
@@ -70,8 +72,8 @@ def box_depth_clusters(camera: Camera, depth: NDArray, box, diameter: float, mar
     H, W = depth.shape
     inside = np.zeros((H, W), bool)
     inside[max(int(y), 0):max(int(np.ceil(y + h)), 0), max(int(x), 0):max(int(np.ceil(x + w)), 0)] = True
-    overlap = [int(np.count_nonzero(p & inside)) for p in pieces]
-    return [pieces[i] for i in np.argsort(overlap)[::-1] if overlap[i] > 0]
+    overlap = np.array([np.count_nonzero(p & inside) for p in pieces], np.int64)
+    return [pieces[i] for i in np.argsort(-overlap, kind="stable") if overlap[i] > 0]
 
 
 def box_depth_mask(camera: Camera, depth: NDArray, box, diameter: float, tol: float = 0.03,

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scenes import table_behind
+from scenes import CAM, table_behind
 
 from rigidpose.estimate.depth_masks import box_depth_clusters, box_depth_mask
-from rigidpose.geometry import Camera, Pose
+from rigidpose.geometry import Pose
 from rigidpose.objects.parts import bracket
 from rigidpose.objects.raycast import MeshRaycaster
 
-CAM = Camera(np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]]), 640, 480)
 POSE = Pose.from_rvec_tvec([2.2, 0.4, -0.3], [0.01, -0.02, 0.40], "cam", "obj")
 
 
@@ -93,4 +92,5 @@ def test_the_things_around_a_shifted_box_come_apart(scene):
     table = _table(np.full_like(depth, 1.0), hit, (0, 0, 1))  # a flat table 1 m away, within 2 mm
     assert box_depth_clusters(CAM, table, shifted, d) == []
     assert box_depth_clusters(CAM, np.zeros_like(depth), shifted, d) == []
+    assert box_depth_clusters(CAM, np.full_like(depth, np.nan), shifted, d) == []
     assert box_depth_clusters(CAM, with_table, (700, 500, 50, 50), d) == []  # off the image

@@ -1,46 +1,18 @@
 """Shape-only depth hypotheses (ICP from a rotation grid) and the depth refiner that picks between
-ICP from the RGB pose and ICP from the shape-only start."""
+ICP from the RGB pose and ICP from the shape-only start (its fallbacks for a wrong mask or box
+are in test_depth_refine_fallbacks.py)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from scenes import table_behind
+from scenes import CAM, POSES, noisy_depth, plate_in_front
 
 import rigidpose.estimate.depth_refine as depth_refine
 from rigidpose.estimate.depth_refine import DepthRefiner, depth_segments, observed_points
 from rigidpose.estimate.global_reg import (GlobalRegConfig, ModelCloud, best_agreeing, depth_agreement,
                                             distinct_poses, grid_hypotheses, rotation_grid)
-from rigidpose.geometry import Camera, Pose, axis_angle_to_matrix
-from rigidpose.objects.parts import bracket
-from rigidpose.objects.raycast import MeshRaycaster
-
-CAM = Camera(np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]]), 640, 480)
-POSES = [Pose.from_rvec_tvec(r, t, "cam", "obj") for r, t in (
-    ([2.2, 0.4, -0.3], [0.01, -0.02, 0.40]),
-    ([0.3, -1.9, 0.8], [-0.03, 0.01, 0.45]),
-    ([-1.2, 0.6, 2.4], [0.02, 0.03, 0.50]),
-)]
-
-
-class _Mesh:
-    def __init__(self, m):
-        self.vertices, self.faces = m.vertices, m.faces
-
-
-@pytest.fixture(scope="module")
-def part():
-    mesh = bracket()
-    return _Mesh(mesh), MeshRaycaster(mesh.vertices, mesh.faces), float(np.linalg.norm(mesh.extents))
-
-
-def _frame(caster, pose, rng, noise=0.0005):
-    img = caster.render(pose, CAM)
-    depth = img.depth.copy()
-    depth[img.hit] += rng.normal(0, noise, int(img.hit.sum())).astype(np.float32)
-    return depth, img.hit
+from rigidpose.geometry import Pose, axis_angle_to_matrix
 
 
 @pytest.mark.parametrize("count, within", [(60, 45.0), (240, 36.0), (1000, 24.0)])
@@ -79,7 +51,7 @@ def test_distinct_poses_drop_the_repeats_of_a_better_start():
 @pytest.mark.parametrize("k", range(len(POSES)))
 def test_grid_hypotheses_find_the_pose_from_depth_alone(part, rng, k):
     mesh, caster, diameter = part
-    depth, mask = _frame(caster, POSES[k], rng)
+    depth, mask = noisy_depth(caster, POSES[k], rng)
     pts = observed_points(CAM, depth, mask, diameter)
     assert len(pts) > 500
     starts = grid_hypotheses(ModelCloud(mesh.vertices, mesh.faces, diameter), pts)
@@ -94,7 +66,7 @@ def test_refiner_recovers_from_a_wrong_rgb_rotation(part, rng, k):
     """The RGB pose is 120° off (out of ICP's reach): the shape-only start wins."""
     mesh, caster, diameter = part
     truth = POSES[k]
-    depth, mask = _frame(caster, truth, rng)
+    depth, mask = noisy_depth(caster, truth, rng)
     wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
     cov = np.eye(6) * 1e-2
     out = DepthRefiner()(1, mesh, caster, diameter, wrong, cov, "fused", CAM, depth, mask)
@@ -109,7 +81,7 @@ def test_refiner_recovers_from_a_wrong_rgb_rotation(part, rng, k):
 def test_refiner_keeps_a_good_rgb_pose_refined_and_is_off_when_asked(part, rng):
     mesh, caster, diameter = part
     truth = POSES[1]
-    depth, mask = _frame(caster, truth, rng)
+    depth, mask = noisy_depth(caster, truth, rng)
     near = Pose(truth.R @ axis_angle_to_matrix(np.radians([2.0, -1.0, 1.5])), truth.t + [0.003, 0, -0.004], "cam", "obj")
     out = DepthRefiner()(1, mesh, caster, diameter, near, np.eye(6), "pnp", CAM, depth, mask)
     assert out.source == "pnp+icp"  # agreed with: no search
@@ -124,7 +96,7 @@ def test_refiner_searches_on_when_the_image_edges_disagree(part, rng):
     edge check, and the winner is the best agreement × edge²."""
     mesh, caster, diameter = part
     truth = POSES[1]
-    depth, mask = _frame(caster, truth, rng)
+    depth, mask = noisy_depth(caster, truth, rng)
     near = Pose(truth.R @ axis_angle_to_matrix(np.radians([2.0, -1.0, 1.5])), truth.t + [0.003, 0, -0.004], "cam", "obj")
     for edge, searches in ((None, False), (0.95, False), (0.5, True)):
         refiner = DepthRefiner()
@@ -160,7 +132,7 @@ def test_refiner_starts_from_the_trackers_prior(part, rng):
     ICP from the prediction is tried first and ends the search (one ICP; no grid search)."""
     mesh, caster, diameter = part
     truth = POSES[2]
-    depth, mask = _frame(caster, truth, rng)
+    depth, mask = noisy_depth(caster, truth, rng)
     flipped = Pose(truth.R @ axis_angle_to_matrix([np.pi, 0.0, 0.0]), truth.t, "cam", "obj")
     predicted = Pose(truth.R @ axis_angle_to_matrix(np.radians([3.0, -2.0, 2.0])), truth.t + [0.004, -0.002, 0.003],
                      "cam", "obj")
@@ -182,7 +154,7 @@ def test_agreement_counts_occluded_pixels_half_and_see_through_pixels_not_at_all
     a pose pulled forward, which the depth shows the background behind, scores nothing."""
     mesh, caster, diameter = part
     truth = POSES[0]
-    depth, hit = _frame(caster, truth, rng, noise=0.0)
+    depth, hit = noisy_depth(caster, truth, rng, noise=0.0)
     cols = np.nonzero(hit.any(0))[0]
     left = np.zeros_like(hit)
     left[:, : (cols.min() + cols.max()) // 2] = True
@@ -203,21 +175,9 @@ def test_agreement_counts_occluded_pixels_half_and_see_through_pixels_not_at_all
     assert depth_agreement(front, caster, CAM, wall, None, diameter) == pytest.approx(0.5, abs=0.01)
 
 
-def _plate_in_front(caster, truth, diameter, rng, share=0.3):
-    """Depth of the bracket at ``truth`` with a plate 0.3 d in front of the left ``share`` of its
-    box (background 0 = invalid), and a mask that covers the bracket *and* the plate, as a
-    crop net's mask covers an occluder; also the plate's and the visible bracket's masks."""
-    depth, hit = _frame(caster, truth, rng)
-    rows, cols = np.nonzero(hit)
-    plate = np.zeros_like(hit)
-    plate[rows.min() : rows.max(), max(cols.min() - 40, 0) : int(cols.min() + share * (cols.max() - cols.min()))] = True
-    depth = np.where(plate, truth.t[2] - 0.3 * diameter, np.where(hit, depth, 0.0)).astype(np.float32)
-    return depth, hit | plate, plate, hit & ~plate
-
-
 def test_depth_segments_cut_the_mask_where_the_depth_jumps(part, rng):
     mesh, caster, diameter = part
-    depth, mask, plate, visible = _plate_in_front(caster, POSES[0], diameter, rng)
+    depth, mask, plate, visible = plate_in_front(caster, POSES[0], diameter, rng)
     pieces = depth_segments(mask, depth, diameter)
     assert len(pieces) == 2
 
@@ -244,7 +204,7 @@ def test_refiner_fits_the_piece_of_a_mask_that_also_covers_an_occluder(part, rng
     with; on the piece the depth jump cuts out, it finds the pose."""
     mesh, caster, diameter = part
     truth = POSES[0]
-    depth, mask, _, _ = _plate_in_front(caster, truth, diameter, rng)
+    depth, mask, _, _ = plate_in_front(caster, truth, diameter, rng)
     wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
     out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask)
     assert out.source == "depth+icp"
@@ -264,7 +224,7 @@ def test_refiner_finds_a_mostly_hidden_part_from_its_visible_depth(part, k):
     does not for two of the three poses."""
     mesh, caster, diameter = part
     truth = POSES[k]
-    depth, _, _, visible = _plate_in_front(caster, truth, diameter, np.random.default_rng(k), share=0.5)
+    depth, _, _, visible = plate_in_front(caster, truth, diameter, np.random.default_rng(k), share=0.5)
     wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
     out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, visible)
     assert out.source == "depth+icp"
@@ -274,7 +234,7 @@ def test_refiner_finds_a_mostly_hidden_part_from_its_visible_depth(part, k):
 def test_best_agreeing_keeps_the_starts_the_depth_agrees_with(part, rng):
     mesh, caster, diameter = part
     truth = POSES[1]
-    depth, mask = _frame(caster, truth, rng)
+    depth, mask = noisy_depth(caster, truth, rng)
     turned = [Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(a)]), truth.t, "cam", "obj") for a in (90, 150)]
     shifted = Pose(truth.R, truth.t + [0.3 * diameter, 0, 0], "cam", "obj")
     starts = [turned[0], shifted, truth, turned[1]]
@@ -290,142 +250,3 @@ def test_best_agreeing_keeps_the_starts_the_depth_agrees_with(part, rng):
 def test_grid_search_settings_are_checked(bad):
     with pytest.raises(ValueError, match="invalid grid search settings"):
         GlobalRegConfig(**bad)
-
-
-def test_the_pieces_search_stops_at_the_first_piece_the_depth_agrees_with(part, rng, monkeypatch):
-    mesh, caster, diameter = part
-    truth = POSES[0]
-    depth, mask, plate, visible = _plate_in_front(caster, truth, diameter, rng)
-    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
-    searched = []
-    grid = depth_refine.grid_hypotheses
-    monkeypatch.setattr(depth_refine, "grid_hypotheses", lambda cloud, pts, cfg=None: searched.append(len(pts)) or grid(cloud, pts, cfg))
-    for pieces, searches in (([visible, plate], 2), ([plate, visible], 3)):  # the whole mask, then pieces
-        searched.clear()
-        monkeypatch.setattr(depth_refine, "depth_segments", lambda *a, p=pieces, **k: p)
-        # the hidden third of the right pose's silhouette counts half: agreement about 0.83
-        out = DepthRefiner(good_agreement=0.8)(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask)
-        assert len(searched) == searches and out.agreement >= 0.8
-        assert np.degrees(out.pose.angle_to(truth)) < 1.0
-
-
-def test_refiner_searches_the_colour_cut_mask_when_the_depth_cannot_cut_the_mask(part, rng, monkeypatch):
-    """The mask covers the bracket and a plate that the depth does not separate from it (no pieces),
-    and the RGB pose is 120° off. Only the mask re-cut by the image's colours (``sharpen``) finds the
-    pose; a mask that the search already explains is never re-cut, and a re-cut that changes
-    (almost) nothing is not searched again."""
-    mesh, caster, diameter = part
-    truth = POSES[0]
-    depth, mask, _, visible = _plate_in_front(caster, truth, diameter, rng)
-    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
-    monkeypatch.setattr(depth_refine, "depth_segments", lambda *a, **k: [])
-    cuts = []
-
-    def sharpen(m):
-        cuts.append(m)
-        return visible
-
-    out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask, sharpen=sharpen)
-    assert len(cuts) == 1 and cuts[0] is mask
-    assert out.source == "depth+icp"
-    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
-    # scored against the network's mask, as every other result: the plate's pixels count as misses
-    assert out.agreement == pytest.approx(depth_agreement(out.pose, caster, CAM, depth, mask, diameter))
-    cuts.clear()  # a result scoring recut_below or more is not re-cut for
-    DepthRefiner(recut_below=0.0)(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask, sharpen=sharpen)
-    assert not cuts
-
-    searched = []
-    grid = depth_refine.grid_hypotheses
-    monkeypatch.setattr(depth_refine, "grid_hypotheses", lambda cloud, pts, cfg=None: searched.append(len(pts)) or grid(cloud, pts, cfg))
-    DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask, sharpen=lambda m: m.copy())
-    assert len(searched) == 1  # the same mask again: one search only
-    cuts.clear()
-    clean, hit = _frame(caster, truth, rng)
-    good = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, clean, hit, sharpen=sharpen)
-    assert not cuts and np.degrees(good.pose.angle_to(truth)) < 1.0
-
-
-def test_refiner_searches_the_boxs_depth_when_the_mask_missed_the_part(part, rng):
-    """The network's mask lies beside the part (it painted the background) and the RGB pose is
-    120° off: with the crop's ``box``, step 4 searches the valid depth inside it and finds the pose."""
-    mesh, caster, diameter = part
-    truth = POSES[0]
-    depth, hit = _frame(caster, truth, rng)
-    rows, cols = np.nonzero(hit)
-    box = np.array([cols.min() - 20, rows.min() - 20, cols.max() - cols.min() + 40, rows.max() - rows.min() + 40], float)
-    beside = np.zeros_like(hit)
-    beside[rows.min() : rows.max(), max(cols.min() - 60, 0) : cols.min() - 5] = True  # no depth there
-    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
-    out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, beside, box=box)
-    assert out.source == "depth+icp"
-    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
-    lost = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, beside)
-    assert lost.agreement is None and lost.pose is wrong  # nothing to fit: the RGB pose stays
-
-
-def _post_beside(caster, truth, diameter, rng):
-    """Depth of the bracket at ``truth`` and of a post beside it, 0.2 d nearer, both on a table;
-    the post's mask, and a box shifted onto the post that holds a sliver of the bracket."""
-    depth, hit = _frame(caster, truth, rng)
-    rows, cols = np.nonzero(hit)
-    post = np.zeros_like(hit)
-    post[rows.min() : rows.max(), cols.min() - 45 : cols.min() - 25] = True
-    depth = np.where(post, depth[hit].min() - 0.2 * diameter, np.where(hit, depth, 0.0)).astype(np.float32)
-    depth = table_behind(CAM, depth, hit | post, (0, 0.3, 1))
-    box = np.array([cols.min() - 55, rows.min() - 5, 55 + 0.15 * (cols.max() - cols.min()), rows.max() - rows.min() + 10])
-    return depth, post, box
-
-
-def test_refiner_searches_the_things_around_a_box_shifted_off_the_part(part, rng):
-    """The detector's box is shifted onto a post beside the bracket and holds a sliver of the
-    bracket; the network's mask painted the post, and the RGB pose is 120° off. Neither the mask,
-    nor the box's own depth, holds enough of the bracket: the things standing around the box
-    (:func:`~rigidpose.estimate.depth_masks.box_depth_clusters`) do, and the bracket's pose is
-    found there and judged against the bracket's own depth cluster, not the post."""
-    mesh, caster, diameter = part
-    truth = POSES[0]
-    depth, post, box = _post_beside(caster, truth, diameter, rng)
-    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
-    out = DepthRefiner()(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, post, box=box)
-    assert out.source == "depth+icp"
-    assert np.degrees(out.pose.angle_to(truth)) < 1.0 and out.pose.distance_to(truth) < 0.002
-    assert out.agreement > 0.75  # judged against the bracket's cluster (less what touches the table)
-    assert depth_agreement(out.pose, caster, CAM, depth, post, diameter) < 0.6
-    off = DepthRefiner(clusters=0)(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, post, box=box)
-    assert np.degrees(off.pose.angle_to(truth)) > 10 or off.pose.distance_to(truth) > 0.1 * diameter
-    with pytest.raises(ValueError, match="clusters"):
-        DepthRefiner(clusters=-1)
-
-
-def test_the_things_around_a_box_are_searched_once_per_frame(part, rng, monkeypatch):
-    """A second detection in the same frame whose clusters are the same takes the first one's
-    results instead of searching them again; a new frame, even in the same buffer, searches anew."""
-    mesh, caster, diameter = part
-    truth = POSES[0]
-    depth, post, box = _post_beside(caster, truth, diameter, rng)
-    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
-    searched = []
-    grid = depth_refine.grid_hypotheses
-    monkeypatch.setattr(depth_refine, "grid_hypotheses", lambda cloud, pts, cfg=None: searched.append(len(pts)) or grid(cloud, pts, cfg))
-    refiner = DepthRefiner()
-
-    def run(frame_box):
-        searched.clear()
-        return refiner(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, post, box=frame_box), len(searched)
-
-    first, n1 = run(box)
-    second, n2 = run(box + [2, 1, 0, 0])  # the same frame, another box around the same things
-    depth[0, 0] += 0.001  # a new frame in the same buffer
-    third, n3 = run(box)
-    assert n2 < n1 and n3 == n1
-    assert all(np.degrees(r.pose.angle_to(truth)) < 1.0 for r in (first, second, third))
-
-
-def test_predicts_cluster_default_is_the_refiners():
-    """``rigidpose predict --depth-clusters`` spells its default out (the CLI does not import the
-    estimator to build its --help): it must be the refiner's."""
-    from rigidpose.cli import build_parser
-
-    args = build_parser().parse_args(["predict", "--checkpoint", "RUN", "--dataset", "D", "--out", "r.csv"])
-    assert args.depth_clusters == depth_refine.CLUSTERS
