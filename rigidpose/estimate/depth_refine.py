@@ -34,8 +34,8 @@
    the box grown by half its side, cut where the depth jumps; at most ``clusters``). These
    are searched with the whole mask's grid, and their results are judged against the
    cluster itself, not the network's mask: a box shifted off the part, or a mask painted on
-   the occluder, leaves the part's depth outside both, and the right pose would score as a
-   miss against them. A cluster is searched once per frame: a later detection whose cluster
+   the occluder, leaves the part's depth outside both, and the right pose scores low
+   against them. A cluster is searched once per frame: a later detection whose cluster
    is nearly the same takes the results (:data:`SAME_CLUSTER_IOU`). On the benchmark this
    took the bracket's depth row from 61 to 65 of 66 targets (docs/benchmarks.md, session 17).
 5. The accepted result that the depth image and its judging mask (the network's *whole*
