@@ -173,7 +173,9 @@ class DepthRefiner:
 
     def _frame_searches(self, depth: NDArray) -> list[_ClusterSearch]:
         """The cluster searches done on this depth image (H, W) so far: a digest of its bytes
-        tells a new frame from the last one, even when a driver reuses the buffer."""
+        tells a new frame from the last one, even when a driver reuses the buffer. Two frames
+        with byte-identical depth (a simulator's static scene) share the searches: the poses
+        fit that depth equally, though their edge checks came from the earlier frame's image."""
         key = hashlib.blake2b(np.ascontiguousarray(depth), digest_size=16).digest()
         if key != self._frame:
             self._frame, self._cluster_searches = key, []
