@@ -35,9 +35,8 @@
    are searched with the whole mask's grid, and their results are judged against the
    cluster itself, not the network's mask: a box shifted off the part, or a mask painted on
    the occluder, leaves the part's depth outside both, and the right pose scores low
-   against them. A cluster is searched once per frame: a later detection whose cluster
-   is nearly the same takes the results (:data:`SAME_CLUSTER_IOU`). On the benchmark this
-   took the bracket's depth row from 61 to 65 of 66 targets (docs/benchmarks.md, session 17).
+   against them. On the benchmark this took the bracket's depth row from 61 to 65 of 66
+   targets (docs/benchmarks.md, session 17).
 5. The accepted result that the depth image and its judging mask (the network's *whole*
    mask, or the cluster it was found on) agree with best
    (:func:`~rigidpose.estimate.global_reg.depth_agreement`) wins; the RGB pose stays when
@@ -52,20 +51,25 @@ well as with the right pose.
 
 On the bracket benchmark's 66 targets in ground-truth boxes, step 3 took the depth row from
 57 to 59 right poses (the occluded ones from 9 to 11 of 18; docs/benchmarks.md, session 10).
+
+Nothing is searched twice in a frame (:mod:`.depth_memo`): a grid search of a mask nearly
+the same as one searched before takes that search's results, and a mask whose depth a
+result that ended an earlier search already explains takes that result. On the benchmark
+this cut the ICP time per frame by 12-28 % at the same recall and AR (docs/benchmarks.md,
+session 18).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.depth_masks import box_depth_clusters, box_depth_mask, depth_segments, mask_iou
+from rigidpose.estimate.depth_masks import box_depth_clusters, box_depth_mask, depth_segments
+from rigidpose.estimate.depth_memo import Explained, FrameMemo, Refined, Search
 from rigidpose.estimate.global_reg import (GlobalRegConfig, ModelCloud, best_agreeing, depth_agreement,
-                                          grid_hypotheses)
+                                          explained_pixels, grid_hypotheses)
 from rigidpose.estimate.icp import IcpConfig, refine_icp
 from rigidpose.estimate.scoring import depth_score
 from rigidpose.geometry import Camera, Pose
@@ -82,26 +86,6 @@ REFINE_STARTS = 10
 #: Step 4 searches at most this many of the things standing around the detection box
 #: (:func:`~rigidpose.estimate.depth_masks.box_depth_clusters`), the most overlapping first.
 CLUSTERS = 3
-
-#: A thing around a box is searched once per frame: a later detection (of the same object)
-#: whose cluster covers nearly the same pixels (IoU at least this) takes the earlier results.
-SAME_CLUSTER_IOU = 0.9
-
-
-@dataclass(frozen=True, eq=False)
-class Refined:
-    """A depth-refined pose, its (6, 6) covariance and where it came from ("+icp" or "depth+icp" suffixes).
-
-    ``agreement`` is :func:`~rigidpose.estimate.global_reg.depth_agreement` of an accepted
-    ICP result, None when the input pose was kept; ``edge`` its edge check, None without one.
-    """
-
-    pose: Pose
-    covariance: NDArray[np.float64]
-    source: str
-    agreement: float | None = None
-    edge: float | None = None
-
 
 def observed_points(camera: Camera, depth: NDArray, mask: NDArray, diameter: float,
                     max_points: int = 4000) -> NDArray[np.float64]:
@@ -127,17 +111,6 @@ def observed_points(camera: Camera, depth: NDArray, mask: NDArray, diameter: flo
 RECUT_CHANGE = 0.1
 
 
-@dataclass
-class _ClusterSearch:
-    """One search of a thing around a box (step 4): its results, their scores, and whether one agreed well."""
-
-    obj_id: int
-    mask: NDArray[np.bool_]
-    found: list[Refined] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-    good: bool = False
-
-
 class DepthRefiner:
     """ICP from the RGB pose, plus (``global_init``) ICP from the best rotation-grid hypotheses.
 
@@ -150,7 +123,7 @@ class DepthRefiner:
     ``refine_starts`` the depth agrees with best are refined; ``fallback_config`` that of the
     pieces and re-cut masks (steps 3-4). ``clusters`` (0 turns them off) is how many things
     around the box step 4 searches. Model point clouds are sampled once per object on first
-    use.
+    use. ``memo`` holds what the current frame's searches found (:class:`~rigidpose.estimate.depth_memo.FrameMemo`).
     """
 
     def __init__(self, icp: IcpConfig = IcpConfig(), global_init: bool = True,
@@ -168,18 +141,7 @@ class DepthRefiner:
         if self.clusters < 0:
             raise ValueError(f"clusters must be 0 or more, got {clusters}")
         self._clouds: dict[int, ModelCloud] = {}
-        self._frame: bytes | None = None
-        self._cluster_searches: list[_ClusterSearch] = []
-
-    def _frame_searches(self, depth: NDArray) -> list[_ClusterSearch]:
-        """The cluster searches done on this depth image (H, W) so far: a digest of its bytes
-        tells a new frame from the last one, even when a driver reuses the buffer. Two frames
-        with byte-identical depth (a simulator's static scene) share the searches: the poses
-        fit that depth equally, though their edge checks came from the earlier frame's image."""
-        key = hashlib.blake2b(np.ascontiguousarray(depth), digest_size=16).digest()
-        if key != self._frame:
-            self._frame, self._cluster_searches = key, []
-        return self._cluster_searches
+        self.memo = FrameMemo()
 
     def cloud(self, obj_id: int, mesh, diameter: float) -> ModelCloud:
         if obj_id not in self._clouds:
@@ -198,6 +160,7 @@ class DepthRefiner:
         the detection box (pixels); step 4 then also searches its depth less its support plane."""
         candidates: list[Refined] = []
         scores: list[float] = []
+        self.memo.start(depth)
 
         def attempt(start: Pose, name: str, fit_mask: NDArray | None = mask, judge: NDArray | None = mask) -> bool:
             """ICP from ``start`` on the depth inside ``fit_mask``; True when it is accepted and
@@ -210,19 +173,37 @@ class DepthRefiner:
             candidates.append(Refined(res.pose, res.covariance if res.covariance is not None else covariance, name,
                                       agreement, edge))
             scores.append(depth_score(agreement, edge))
-            return agreement >= self.good_agreement and (edge is None or edge >= self.good_edge)
+            good = agreement >= self.good_agreement and (edge is None or edge >= self.good_edge)
+            if good:
+                self.memo.explained.append(Explained(obj_id, candidates[-1], scores[-1],
+                                                     explained_pixels(res.pose, caster, camera, depth, diameter)))
+            return good
 
         for start in (prior, pose):
             if start is not None and attempt(start, "track+icp" if start is prior else source + "+icp"):
                 return candidates[-1]
         if self.global_init and mask is not None and mesh is not None:
             def search(piece: NDArray, config: GlobalRegConfig, judge: NDArray) -> bool:
-                """The grid search on the depth inside ``piece``; True when a result agrees well."""
+                """The grid search on the depth inside ``piece``; True when a result agrees well.
+                What the frame's earlier searches found stands in for it where it can (:mod:`.depth_memo`)."""
+                known = self.memo.explaining(obj_id, piece & np.isfinite(depth) & (depth > 0))
+                if known is not None:
+                    candidates.append(known.result)
+                    scores.append(known.score)
+                    return True
+                done = self.memo.search(obj_id, piece, config.grid)
+                if done is not None:
+                    candidates.extend(done.found)
+                    scores.extend(done.scores)
+                    return done.good
+                n = len(candidates)
                 observed = observed_points(camera, depth, piece, diameter)
                 hypotheses = grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed, config)
                 hypotheses = best_agreeing(hypotheses, caster, camera, depth, piece, diameter, self.refine_starts)
                 # a list, not a generator: every start is refined and the best agreement wins
-                return any([attempt(start, "depth+icp", piece, judge) for start in hypotheses])
+                good = any([attempt(start, "depth+icp", piece, judge) for start in hypotheses])
+                self.memo.searches.append(Search(obj_id, piece, config.grid, candidates[n:], scores[n:], good))
+                return good
 
             def search_mask(fit: NDArray, config: GlobalRegConfig, judge: NDArray = mask) -> bool:
                 """Steps 2-3 on ``fit``, the whole of it searched with ``config`` and its results
@@ -233,20 +214,6 @@ class DepthRefiner:
                 return any(attempt(pose, source + "+icp", piece, judge) or search(piece, self.fallback_config, judge)
                            for piece in depth_segments(fit, depth, diameter))
 
-            def search_cluster(cluster: NDArray) -> bool:
-                """Steps 2-3 on a thing around the box, with the whole mask's grid, its results judged
-                against it; once per frame (:data:`SAME_CLUSTER_IOU`)."""
-                searches = self._frame_searches(depth)
-                for done in searches:
-                    if done.obj_id == obj_id and mask_iou(done.mask, cluster) >= SAME_CLUSTER_IOU:
-                        candidates.extend(done.found)
-                        scores.extend(done.scores)
-                        return done.good
-                n = len(candidates)
-                good = search_mask(cluster, self.global_config, cluster)
-                searches.append(_ClusterSearch(obj_id, cluster, candidates[n:], scores[n:], good))
-                return good
-
             def recuts():
                 """Step 4's masks, each computed only when the one before found nothing good, with
                 the search that takes it."""
@@ -256,7 +223,7 @@ class DepthRefiner:
                     yield box_depth_mask(camera, depth, box, diameter), lambda m: search_mask(m, self.fallback_config)
                     if self.clusters:
                         for cluster in box_depth_clusters(camera, depth, box, diameter)[: self.clusters]:
-                            yield cluster, search_cluster
+                            yield cluster, lambda m: search_mask(m, self.global_config, m)
 
             if not search_mask(mask, self.global_config) and max(scores, default=0.0) < self.recut_below:  # step 4
                 least = RECUT_CHANGE * max(np.count_nonzero(mask), 1)

@@ -183,6 +183,20 @@ def best_agreeing(poses: list[Pose], caster: MeshRaycaster, camera: Camera, dept
     return [poses[i] for i in np.argsort(-np.asarray(agree), kind="stable")[:count]]
 
 
+def _rendered_against_depth(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, diameter: float,
+                            tol: float):
+    """The model rendered at ``pose`` against ``depth``: (roi, hit, close, front), the last three
+    (h, w) bool over the roi; ``close``: silhouette pixels whose observed depth is within
+    ``tol``·diameter of the model's, ``front``: those it lies further in front of."""
+    img = caster.render(pose, camera, object_roi(camera, pose, diameter), normals=False)
+    x, y, w, h = img.roi
+    d_obs = np.asarray(depth, np.float64)[y : y + h, x : x + w]
+    hit = img.hit
+    close = np.isfinite(d_obs) & (np.abs(d_obs - img.depth) < tol * diameter) & hit
+    front = np.isfinite(d_obs) & (d_obs > 0) & (d_obs < img.depth - tol * diameter) & hit
+    return img.roi, hit, close, front
+
+
 def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
                     diameter: float, tol: float = 0.03, occluded_weight: float = OCCLUDED_WEIGHT) -> float:
     """How well the model at ``pose`` explains the depth image and the mask, in [0, 1].
@@ -194,16 +208,22 @@ def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: ND
     model's is occluded: it counts ``occluded_weight`` in both fractions (a pixel seen
     *behind* the model's surface contradicts the pose and counts 0).
     """
-    img = caster.render(pose, camera, object_roi(camera, pose, diameter))
-    hit = img.hit
+    (x, y, w, h), hit, close, front = _rendered_against_depth(pose, caster, camera, depth, diameter, tol)
     n = int(hit.sum())
     if n == 0:
         return 0.0
-    x, y, w, h = img.roi
-    d_obs = np.asarray(depth, np.float64)[y : y + h, x : x + w]
-    close = np.isfinite(d_obs) & (np.abs(d_obs - img.depth) < tol * diameter) & hit
-    front = np.isfinite(d_obs) & (d_obs > 0) & (d_obs < img.depth - tol * diameter) & hit
     nf = occluded_weight * np.count_nonzero(front)
     seen = hit & ~front
     inside = 1.0 if mask is None else (np.count_nonzero(np.asarray(mask, bool)[y : y + h, x : x + w] & seen) + nf) / n
     return 0.5 * ((np.count_nonzero(close) + nf) / n + inside)
+
+
+def explained_pixels(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, diameter: float,
+                     tol: float = 0.03) -> NDArray[np.bool_]:
+    """(H, W) bool: the pixels whose observed ``depth`` (H, W, metres) the model at ``pose``
+    explains, its silhouette where the depth is within ``tol``·diameter of the model's
+    (the agreeing pixels of :func:`depth_agreement`)."""
+    (x, y, w, h), _, close, _ = _rendered_against_depth(pose, caster, camera, depth, diameter, tol)
+    out = np.zeros(np.shape(depth), bool)
+    out[y : y + h, x : x + w] = close
+    return out

@@ -56,7 +56,9 @@ SILHOUETTE_EDGE_POWER = 4
 #: On the bracket benchmark's depth row, ranking by score × edge^p with the edges the depth
 #: does not hide put a right estimate in the top n for 49 of 66 targets with p = 0, 55 with
 #: p = 1–2 and 54 with p = 3–4 (with every edge counted: 54 for p = 1–6, 51 for p = 8), and
-#: kept the mustard bottle's 59 of 67 for every p (docs/benchmarks.md, session 12).
+#: kept the mustard bottle's 59 of 67 for every p (docs/benchmarks.md, session 12). The cube,
+#: tried again in session 18, fixed one of the mustard bottle's rankings and lost another
+#: bottle to a wrong result with better edges.
 DEPTH_EDGE_POWER = 2
 
 #: A model edge with observed depth more than this × the diameter in front of the model's is

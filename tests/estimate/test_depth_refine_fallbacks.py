@@ -106,7 +106,7 @@ def test_refiner_searches_the_things_around_a_box_shifted_off_the_part(part, rng
         DepthRefiner(clusters=-1)
 
 
-def test_the_things_around_a_box_are_searched_once_pernoisy_depth(part, rng, monkeypatch):
+def test_the_things_around_a_box_are_searched_once_per_frame(part, rng, monkeypatch):
     """A second detection in the same frame whose clusters are the same takes the first one's
     results instead of searching them again; a new frame, even in the same buffer, searches anew."""
     mesh, caster, diameter = part
@@ -128,6 +128,39 @@ def test_the_things_around_a_box_are_searched_once_pernoisy_depth(part, rng, mon
     third, n3 = run(box)
     assert n2 < n1 and n3 == n1
     assert all(np.degrees(r.pose.angle_to(truth)) < 1.0 for r in (first, second, third))
+
+
+def test_a_part_found_in_a_frame_is_not_searched_again_from_another_box(part, rng, monkeypatch):
+    """Two detections of one part in a frame, the RGB pose 120° off in both: the first box's grid
+    search finds the part, and the second's mask (another crop's: smaller) lies inside the depth
+    that pose explains, so it takes that pose without searching. The post beside the part is not
+    explained and is searched; a new frame, even in the same buffer, searches anew."""
+    from scipy.ndimage import binary_erosion
+
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, post, _ = post_beside(caster, truth, diameter, rng)
+    hit = caster.render(truth, CAM).hit
+    wrong = Pose(truth.R @ axis_angle_to_matrix([0.0, 0.0, np.radians(120)]), truth.t, "cam", "obj")
+    searched = []
+    grid = depth_refine.grid_hypotheses
+    monkeypatch.setattr(depth_refine, "grid_hypotheses", lambda cloud, pts, cfg=None: searched.append(len(pts)) or grid(cloud, pts, cfg))
+    refiner = DepthRefiner(clusters=0)
+
+    def run(mask):
+        searched.clear()
+        return refiner(1, mesh, caster, diameter, wrong, np.eye(6), "fused", CAM, depth, mask), len(searched)
+
+    first, n1 = run(hit)
+    second, n2 = run(binary_erosion(hit, iterations=2))
+    assert n1 >= 1 and n2 == 0 and any(second is e.result for e in refiner.memo.explained)
+    assert first.source == "depth+icp" and np.degrees(first.pose.angle_to(truth)) < 1.0
+    _, n3 = run(post)
+    assert n3 >= 1
+    explained = list(refiner.memo.explained)
+    depth[0, 0] += 0.001  # a new frame in the same buffer
+    third, n4 = run(binary_erosion(hit, iterations=2))
+    assert n4 >= 1 and all(third is not e.result for e in explained) and np.degrees(third.pose.angle_to(truth)) < 1.0
 
 
 def test_predicts_cluster_default_is_the_refiners():

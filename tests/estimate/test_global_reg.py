@@ -11,7 +11,7 @@ from scenes import CAM, POSES, noisy_depth, plate_in_front
 import rigidpose.estimate.depth_refine as depth_refine
 from rigidpose.estimate.depth_refine import DepthRefiner, depth_segments, observed_points
 from rigidpose.estimate.global_reg import (GlobalRegConfig, ModelCloud, best_agreeing, depth_agreement,
-                                            distinct_poses, grid_hypotheses, rotation_grid)
+                                           distinct_poses, explained_pixels, grid_hypotheses, rotation_grid)
 from rigidpose.geometry import Pose, axis_angle_to_matrix
 
 
@@ -173,6 +173,25 @@ def test_agreement_counts_occluded_pixels_half_and_see_through_pixels_not_at_all
     wall = np.where(hit, depth, truth.t[2] + diameter)  # a wall behind the bracket
     # without a mask that half is 1; the depth half gives nothing
     assert depth_agreement(front, caster, CAM, wall, None, diameter) == pytest.approx(0.5, abs=0.01)
+
+
+def test_explained_pixels_are_the_silhouette_where_the_depth_agrees(part, rng):
+    """At the true pose the explained pixels are the visible part's: not those of its left half,
+    which a plate 0.3 d in front hides, and nothing outside the silhouette; a pose pushed back
+    by 0.3 d explains none."""
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, hit = noisy_depth(caster, truth, rng)
+    left = np.zeros_like(hit)
+    left[:, : int(np.nonzero(hit.any(0))[0].mean())] = True
+    depth[left & hit] -= 0.3 * diameter
+    explained = explained_pixels(truth, caster, CAM, depth, diameter)
+    assert explained.shape == depth.shape
+    visible = hit & ~left
+    assert np.count_nonzero(explained & ~visible) == 0
+    assert np.count_nonzero(explained) >= 0.99 * np.count_nonzero(visible) > 0
+    back = Pose(truth.R, truth.t * (1 + 0.3 * diameter / truth.t[2]), "cam", "obj")
+    assert not explained_pixels(back, caster, CAM, depth, diameter).any()
 
 
 def test_depth_segments_cut_the_mask_where_the_depth_jumps(part, rng):
