@@ -8,7 +8,8 @@ kinds of work repeat across the boxes of a frame, and :class:`FrameMemo` keeps b
   neighbouring boxes cut nearly the same ones, and a box on one thing often has a mask much
   like the cluster another box cut there. A grid search of a mask that has IoU at least
   :data:`SAME_MASK_IOU` with one searched before with the same grid or a denser one takes its
-  results, whatever they were.
+  results, whatever they were. Their agreements were judged against the earlier search's
+  mask, which at that overlap differs little from the new one's.
 - **Explained pixels.** A result that ended a search (depth, mask and edges agree well) has
   explained the depth pixels its model covers (:func:`~rigidpose.estimate.global_reg.explained_pixels`).
   A later search of a mask of the same object whose depth pixels lie at least

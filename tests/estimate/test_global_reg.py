@@ -4,6 +4,8 @@ are in test_depth_refine_fallbacks.py)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scenes import CAM, POSES, noisy_depth, plate_in_front
@@ -192,6 +194,12 @@ def test_explained_pixels_are_the_silhouette_where_the_depth_agrees(part, rng):
     assert np.count_nonzero(explained) >= 0.99 * np.count_nonzero(visible) > 0
     back = Pose(truth.R, truth.t * (1 + 0.3 * diameter / truth.t[2]), "cam", "obj")
     assert not explained_pixels(back, caster, CAM, depth, diameter).any()
+    holes = visible & (np.arange(depth.shape[1]) % 2 == 0)  # NaN and zero depth explain nothing
+    depth[holes] = np.where(np.arange(np.count_nonzero(holes)) % 2 == 0, np.nan, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explained = explained_pixels(truth, caster, CAM, depth, diameter)
+    assert not (explained & holes).any() and (explained & visible & ~holes).any()
 
 
 def test_depth_segments_cut_the_mask_where_the_depth_jumps(part, rng):
