@@ -10,7 +10,8 @@ view's silhouette box, as an occluder hides a part. Prints a Markdown table::
     .venv/bin/python benchmarks/depth_init.py [--views 40] [--hide 0.5] [--mesh part.ply]
 
 Rows: the estimator's search of a whole mask (240 rotations, the 10 starts of the 30 best
-overlaps that the depth agrees with best refined); the grid it had before (60 rotations,
+overlaps that the depth agrees with best refined, less those it agrees with less than 0.7 ×
+the best one's); the same without that cut (before session 19); the grid it had before (60 rotations,
 the 3 best overlaps refined; still its search of mask pieces and re-cut masks); and open3d's
 ``registration_ransac_based_on_feature_matching`` on FPFH features (voxel 0.04·d, 40k
 iterations, mutual filter).
@@ -23,7 +24,7 @@ import time
 
 import numpy as np
 
-from rigidpose.estimate.depth_refine import FALLBACK_GRID, REFINE_STARTS, observed_points
+from rigidpose.estimate.depth_refine import FALLBACK_GRID, REFINE_STARTS, START_WITHIN, observed_points
 from rigidpose.estimate.global_reg import GlobalRegConfig, ModelCloud, best_agreeing, depth_agreement, grid_hypotheses
 from rigidpose.estimate.icp import refine_icp
 from rigidpose.geometry import Camera, Pose, random_rotation
@@ -98,7 +99,10 @@ def main() -> None:
     cloud = ModelCloud(mesh.vertices, mesh.faces, d)
     dense, old = cloud.config, FALLBACK_GRID
     methods = {
-        f"{dense.grid} rotations, {REFINE_STARTS} starts by depth agreement (estimator)":
+        f"{dense.grid} rotations, {REFINE_STARTS} starts by depth agreement, within {START_WITHIN} × the best (estimator)":
+            lambda obs, depth, mask: best_agreeing(grid_hypotheses(cloud, obs), caster, CAM, depth, mask, d,
+                                                   REFINE_STARTS, START_WITHIN),
+        f"{dense.grid} rotations, {REFINE_STARTS} starts by depth agreement (before session 19)":
             lambda obs, depth, mask: best_agreeing(grid_hypotheses(cloud, obs), caster, CAM, depth, mask, d,
                                                    REFINE_STARTS),
         f"{old.grid} rotations, {old.keep} best overlaps (before; pieces and re-cuts)":

@@ -9,10 +9,11 @@
 2. Otherwise, with ``global_init``, ICP of the observed points inside the mask from a grid of
    rotations (:func:`~rigidpose.estimate.global_reg.grid_hypotheses`, 240 rotations); of the
    30 best-overlapping distinct starts, the ``refine_starts`` that the depth and the mask
-   agree with best (:func:`~rigidpose.estimate.global_reg.best_agreeing`) are refined by the
-   same ICP as 1. A mostly hidden part leaves a small patch that overlaps the model fully at
-   many wrong poses, so its right start is rarely among the few best overlaps: on the
-   bracket benchmark's 18 occluded targets in ground-truth boxes this found 14 against 11
+   agree with best (:func:`~rigidpose.estimate.global_reg.best_agreeing`), less those they
+   agree with less than ``start_within`` × the best one, are refined by the same ICP as 1.
+   A mostly hidden part leaves a small patch that overlaps the model fully at many wrong
+   poses, so its right start is rarely among the few best overlaps: on the bracket
+   benchmark's 18 occluded targets in ground-truth boxes this found 14 against 11
    with the old search (60 rotations, the 3 best overlaps; docs/benchmarks.md, session 16).
    Steps 3-4, fallbacks, keep the old search (:data:`FALLBACK_GRID`): the dense one there
    too gained one more target end to end (62 against 61 of 66) for 2.5× this stage's time
@@ -83,6 +84,12 @@ FALLBACK_GRID = GlobalRegConfig(grid=60, survivors=10, keep=3)
 #: How many of the whole mask's grid starts are refined: those the depth agrees with best.
 REFINE_STARTS = 10
 
+#: Of those, a start the depth agrees with less than this × the best start is not refined. In
+#: the bracket benchmark's first 20 images the first right start was the best-agreeing one in
+#: 44 of the 56 searches that found a right pose; this cut a third of the refinements there and
+#: ICP's time per frame by 13-26 % on three objects at the same recall (docs/benchmarks.md, session 19).
+START_WITHIN = 0.7
+
 #: Step 4 searches at most this many of the things standing around the detection box
 #: (:func:`~rigidpose.estimate.depth_masks.box_depth_clusters`), the most overlapping first.
 CLUSTERS = 3
@@ -120,7 +127,8 @@ class DepthRefiner:
     more than 0.02, and skipping it there saved 42 of 185 re-cuts.
 
     ``global_config`` sets the grid search of the whole mask (step 2), of whose starts the
-    ``refine_starts`` the depth agrees with best are refined; ``fallback_config`` that of the
+    ``refine_starts`` the depth agrees with best are refined, less those it agrees with less
+    than ``start_within`` × the best one (0 refines them all); ``fallback_config`` that of the
     pieces and re-cut masks (steps 3-4). ``clusters`` (0 turns them off) is how many things
     around the box step 4 searches. Model point clouds are sampled once per object on first
     use. ``memo`` holds what the current frame's searches found (:class:`~rigidpose.estimate.depth_memo.FrameMemo`).
@@ -129,13 +137,17 @@ class DepthRefiner:
     def __init__(self, icp: IcpConfig = IcpConfig(), global_init: bool = True,
                  global_config: GlobalRegConfig = GlobalRegConfig(), good_agreement: float = 0.85,
                  good_edge: float = 0.8, recut_below: float = 0.5, refine_starts: int = REFINE_STARTS,
-                 fallback_config: GlobalRegConfig = FALLBACK_GRID, clusters: int = CLUSTERS) -> None:
+                 fallback_config: GlobalRegConfig = FALLBACK_GRID, clusters: int = CLUSTERS,
+                 start_within: float = START_WITHIN) -> None:
         self.icp, self.global_init, self.global_config = icp, bool(global_init), global_config
         self.fallback_config = fallback_config
         self.good_agreement, self.good_edge = float(good_agreement), float(good_edge)
         self.refine_starts = int(refine_starts)
         if self.refine_starts < 1:
             raise ValueError(f"refine_starts must be at least 1, got {refine_starts}")
+        self.start_within = float(start_within)
+        if not 0.0 <= self.start_within <= 1.0:
+            raise ValueError(f"start_within must be in [0, 1], got {start_within}")
         self.recut_below = float(recut_below)
         self.clusters = int(clusters)
         if self.clusters < 0:
@@ -199,7 +211,8 @@ class DepthRefiner:
                 n = len(candidates)
                 observed = observed_points(camera, depth, piece, diameter)
                 hypotheses = grid_hypotheses(self.cloud(obj_id, mesh, diameter), observed, config)
-                hypotheses = best_agreeing(hypotheses, caster, camera, depth, piece, diameter, self.refine_starts)
+                hypotheses = best_agreeing(hypotheses, caster, camera, depth, piece, diameter, self.refine_starts,
+                                           self.start_within)
                 # a list, not a generator: every start is refined and the best agreement wins
                 good = any([attempt(start, "depth+icp", piece, judge) for start in hypotheses])
                 self.memo.searches.append(Search(obj_id, piece, config.grid, candidates[n:], scores[n:], good))

@@ -42,6 +42,11 @@ F64 = NDArray[np.float64]
 OCCLUDED_WEIGHT = 0.5
 
 
+#: :func:`depth_agreement` counts every second pixel in both directions: a fraction of the
+#: silhouette's pixels needs no more, and ray-casting costs per pixel (docs/benchmarks.md, session 19).
+AGREEMENT_STRIDE = 2
+
+
 @dataclass(frozen=True)
 class GlobalRegConfig:
     """Settings of :func:`grid_hypotheses`; lengths × the object diameter.
@@ -170,35 +175,38 @@ def distinct_poses(poses: list[Pose], centre: F64, min_deg: float, min_shift: fl
 
 
 def best_agreeing(poses: list[Pose], caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
-                  diameter: float, count: int) -> list[Pose]:
+                  diameter: float, count: int, within: float = 0.0) -> list[Pose]:
     """The ``count`` of ``poses`` that the depth and ``mask`` agree with best (:func:`depth_agreement`),
-    best first; all of them, in their order, when there are no more than ``count``.
+    best first, less those it agrees with less than ``within`` × the best one; with ``within``
+    0, all of them in their order when there are no more than ``count``.
 
     A grid start is ranked by its overlap with the model, and a small visible patch (a part
     mostly hidden) overlaps the model fully at many wrong poses; how well the model rendered
     there explains the depth image tells them apart before the costlier ICP refinement."""
-    if len(poses) <= count:
+    if len(poses) <= 1 or (len(poses) <= count and within <= 0):
         return list(poses)
-    agree = [depth_agreement(p, caster, camera, depth, mask, diameter) for p in poses]
-    return [poses[i] for i in np.argsort(-np.asarray(agree), kind="stable")[:count]]
+    agree = np.asarray([depth_agreement(p, caster, camera, depth, mask, diameter) for p in poses])
+    order = np.argsort(-agree, kind="stable")[:count]
+    return [poses[i] for i in order if agree[i] >= within * agree[order[0]]]
 
 
 def _rendered_against_depth(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, diameter: float,
-                            tol: float):
-    """The model rendered at ``pose`` against ``depth``: (roi, hit, close, front), the last three
-    (h, w) bool over the roi; ``close``: silhouette pixels whose observed depth is within
-    ``tol``·diameter of the model's, ``front``: those it lies further in front of."""
-    img = caster.render(pose, camera, object_roi(camera, pose, diameter), normals=False)
-    x, y, w, h = img.roi
-    d_obs = np.asarray(depth, np.float64)[y : y + h, x : x + w]
+                            tol: float, stride: int = 1):
+    """The model rendered at ``pose`` against ``depth``, every ``stride``-th pixel: (image, hit,
+    close, front), the last three bool arrays the shape of the ray-cast ``image``'s; ``close``:
+    silhouette pixels whose observed depth is within ``tol``·diameter of the model's, ``front``:
+    those it lies further in front of."""
+    img = caster.render(pose, camera, object_roi(camera, pose, diameter), normals=False, stride=stride)
+    d_obs = np.asarray(img.sample(depth), np.float64)
     hit = img.hit
     close = np.isfinite(d_obs) & (np.abs(d_obs - img.depth) < tol * diameter) & hit
     front = np.isfinite(d_obs) & (d_obs > 0) & (d_obs < img.depth - tol * diameter) & hit
-    return img.roi, hit, close, front
+    return img, hit, close, front
 
 
 def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: NDArray, mask: NDArray | None,
-                    diameter: float, tol: float = 0.03, occluded_weight: float = OCCLUDED_WEIGHT) -> float:
+                    diameter: float, tol: float = 0.03, occluded_weight: float = OCCLUDED_WEIGHT,
+                    stride: int = AGREEMENT_STRIDE) -> float:
     """How well the model at ``pose`` explains the depth image and the mask, in [0, 1].
 
     The mean of two fractions over the model's rendered silhouette: pixels whose observed
@@ -206,15 +214,16 @@ def depth_agreement(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: ND
     inside ``mask`` (H, W bool, the visible mask; this half is 1 without a mask). A
     silhouette pixel whose observed depth lies more than ``tol``·diameter *in front of* the
     model's is occluded: it counts ``occluded_weight`` in both fractions (a pixel seen
-    *behind* the model's surface contradicts the pose and counts 0).
+    *behind* the model's surface contradicts the pose and counts 0). The fractions are taken
+    over every ``stride``-th pixel in both directions.
     """
-    (x, y, w, h), hit, close, front = _rendered_against_depth(pose, caster, camera, depth, diameter, tol)
+    img, hit, close, front = _rendered_against_depth(pose, caster, camera, depth, diameter, tol, stride)
     n = int(hit.sum())
     if n == 0:
         return 0.0
     nf = occluded_weight * np.count_nonzero(front)
     seen = hit & ~front
-    inside = 1.0 if mask is None else (np.count_nonzero(np.asarray(mask, bool)[y : y + h, x : x + w] & seen) + nf) / n
+    inside = 1.0 if mask is None else (np.count_nonzero(img.sample(np.asarray(mask, bool)) & seen) + nf) / n
     return 0.5 * ((np.count_nonzero(close) + nf) / n + inside)
 
 
@@ -223,7 +232,8 @@ def explained_pixels(pose: Pose, caster: MeshRaycaster, camera: Camera, depth: N
     """(H, W) bool: the pixels whose observed ``depth`` (H, W, metres) the model at ``pose``
     explains, its silhouette where the depth is within ``tol``·diameter of the model's
     (the agreeing pixels of :func:`depth_agreement`)."""
-    (x, y, w, h), _, close, _ = _rendered_against_depth(pose, caster, camera, depth, diameter, tol)
+    img, _, close, _ = _rendered_against_depth(pose, caster, camera, depth, diameter, tol)
+    x, y, w, h = img.roi
     out = np.zeros(np.shape(depth), bool)
     out[y : y + h, x : x + w] = close
     return out

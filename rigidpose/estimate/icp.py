@@ -71,7 +71,8 @@ class IcpResult:
     covariance: F64 | None = None
 
 
-def _subsample(a: F64, n: int) -> F64:
+def _subsample(a: NDArray, n: int) -> NDArray:
+    """At most ``n`` of the rows of ``a``, evenly spaced (all of them when there are no more)."""
     if len(a) <= n:
         return a
     return a[np.linspace(0, len(a) - 1, n).astype(int)]
@@ -109,11 +110,13 @@ def refine_icp(
     import open3d as o3d
 
     roi = object_roi(camera, T_cam_obj, diameter)
-    model = raycaster.render(T_cam_obj, camera, roi)
+    model = raycaster.render(T_cam_obj, camera, roi, stride=2)
+    if model.hit.sum() < config.max_points:  # every pixel, where every second one gives too few points
+        model = raycaster.render(T_cam_obj, camera, roi)
     x, y, w, h = model.roi
     if w == 0 or model.hit.sum() < config.min_points:
         return IcpResult(T_cam_obj, False, "the object is not in view at this pose")
-    d_obs = np.asarray(depth, dtype=np.float64)[y : y + h, x : x + w]
+    d_obs = np.asarray(np.asarray(depth)[y : y + h, x : x + w], dtype=np.float64)
     valid = np.isfinite(d_obs) & (d_obs > 0)
     if mask is not None:
         valid &= np.asarray(mask, bool)[y : y + h, x : x + w]
@@ -122,14 +125,12 @@ def refine_icp(
     valid &= np.abs(d_obs - z_ref) < config.depth_gate * diameter
     if valid.sum() < config.min_points:
         return IcpResult(T_cam_obj, False, f"only {int(valid.sum())} valid depth points on the object")
-    v, u = np.nonzero(valid)
+    # both sets evenly subsampled before they are back-projected (undistorting costs per pixel)
+    v, u = (_subsample(a, config.max_points) for a in np.nonzero(valid))
     observed = camera.backproject_pixels(np.stack([u + x, v + y], 1).astype(np.float64), d_obs[v, u])
-    vm, um = np.nonzero(model.hit)
-    model_pts = camera.backproject_pixels(np.stack([um + x, vm + y], 1).astype(np.float64), model.depth[vm, um])
+    vm, um = (_subsample(a, config.max_points) for a in np.nonzero(model.hit))
+    model_pts = camera.backproject_pixels(model.pixels(vm, um), model.depth[vm, um])
     model_nrm = model.normals[vm, um].astype(np.float64)
-    observed = _subsample(observed, config.max_points)
-    keep = np.linspace(0, len(model_pts) - 1, min(len(model_pts), config.max_points)).astype(int)
-    model_pts, model_nrm = model_pts[keep], model_nrm[keep]
 
     src = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(observed))
     tgt = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(model_pts))

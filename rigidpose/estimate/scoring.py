@@ -86,7 +86,8 @@ def depth_score(agreement: float, edge: float | None) -> float:
 
 
 def pose_edge_score(rgb: NDArray, caster, pose: Pose, camera: Camera, diameter: float,
-                    config: EdgeConfig = EdgeConfig(), depth: NDArray | None = None) -> float | None:
+                    config: EdgeConfig = EdgeConfig(), depth: NDArray | None = None,
+                    image_edges: ImageEdges | None = None) -> float | None:
     """The share of the model's edges at ``pose`` (``T_cam_obj``) on the edges of ``rgb``
     (H, W, 3 uint8), in [0, 1]; None where it cannot say.
 
@@ -96,11 +97,13 @@ def pose_edge_score(rgb: NDArray, caster, pose: Pose, camera: Camera, diameter: 
     scored: an occluder's outline does not run along them, unless fewer than
     :data:`MIN_VISIBLE_EDGES` of the model's edges are seen. None where the region has too few
     image edges (:attr:`~rigidpose.estimate.edges.ImageEdges.informative`) or the pose has no
-    model edges in the image.
+    model edges in the image. ``image_edges``: the whole image's edges (``ImageEdges(rgb,
+    (0, 0, W, H), config)``) where many poses of one image are scored; they are prepared from
+    ``rgb`` here otherwise, for the pose's region alone.
     """
     roi = object_roi(camera, pose, diameter, pad=0.3)
-    edges = ImageEdges(rgb, roi, config)
-    if not edges.informative:
+    edges = ImageEdges(rgb, roi, config) if image_edges is None else image_edges
+    if not edges.informative_in(roi):
         return None
     found = model_edges(caster, pose, camera, roi, config)
     seen = np.ones(len(found.uv), bool) if depth is None else visible_edges(found, depth, OCCLUSION_TOLERANCE * diameter)

@@ -24,15 +24,29 @@ class RaycastImage:
         normals: (h, w, 3) float32 unit surface normals in the camera frame (0 where no hit);
             None when not asked for.
         roi: (x, y, w, h) integer pixel box of the image these arrays cover.
+        stride: every ``stride``-th pixel of the box was cast: element (i, j) of the arrays is
+            pixel (x + j·stride, y + i·stride), and the arrays are (⌈h/stride⌉, ⌈w/stride⌉).
     """
 
     depth: NDArray[np.float32]
     normals: NDArray[np.float32] | None
     roi: tuple[int, int, int, int]
+    stride: int = 1
 
     @property
     def hit(self) -> NDArray[np.bool_]:
         return self.depth > 0
+
+    def sample(self, image: ArrayLike) -> NDArray:
+        """The pixels of a full-size ``image`` (H, W, ...) that these arrays cover, the same shape as :attr:`depth`."""
+        x, y, w, h = self.roi
+        s = self.stride
+        return np.asarray(image)[y : y + h : s, x : x + w : s]
+
+    def pixels(self, rows: NDArray, cols: NDArray) -> NDArray[np.float64]:
+        """(N, 2) x, y image pixels of array elements (``rows``, ``cols``) (N,)."""
+        x, y, _, _ = self.roi
+        return np.stack([x + self.stride * np.asarray(cols), y + self.stride * np.asarray(rows)], 1).astype(np.float64)
 
 
 #: Cameras whose whole-image rays are kept (shared by every ray-caster).
@@ -50,9 +64,9 @@ def _ray_grid(K: bytes, dist: bytes, model: str, width: int, height: int) -> NDA
     return grid.reshape(height, width, 3)
 
 
-def pixel_rays(camera: Camera, x0: int, y0: int, x1: int, y1: int) -> NDArray[np.float32]:
-    """(N, 3) float32 viewing rays (``z = 1``, distortion removed) of the pixels of the box
-    [x0, x1) × [y0, y1), row by row.
+def pixel_rays(camera: Camera, x0: int, y0: int, x1: int, y1: int, stride: int = 1) -> NDArray[np.float32]:
+    """(N, 3) float32 viewing rays (``z = 1``, distortion removed) of every ``stride``-th pixel
+    of the box [x0, x1) × [y0, y1) in both directions, row by row.
 
     The rays of a whole image are computed once per camera and kept for the last
     :data:`RAY_CACHE` cameras: undistorting a whole image's pixels once costs less than
@@ -62,8 +76,8 @@ def pixel_rays(camera: Camera, x0: int, y0: int, x1: int, y1: int) -> NDArray[np
         dist = np.asarray(camera.dist, np.float64)
         grid = _ray_grid(np.asarray(camera.K, np.float64).tobytes(), dist.tobytes(), camera.distortion_model,
                          int(camera.width), int(camera.height))
-        return grid[y0:y1, x0:x1].reshape(-1, 3)
-    v, u = np.mgrid[y0:y1, x0:x1]
+        return grid[y0:y1:stride, x0:x1:stride].reshape(-1, 3)
+    v, u = np.mgrid[y0:y1:stride, x0:x1:stride]
     return camera.rays(np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)).astype(np.float32)
 
 
@@ -81,7 +95,8 @@ class MeshRaycaster:
         self._o3d = o3d
 
     def render(
-        self, T_cam_obj: Pose, camera: Camera, roi: tuple[int, int, int, int] | None = None, normals: bool = True
+        self, T_cam_obj: Pose, camera: Camera, roi: tuple[int, int, int, int] | None = None, normals: bool = True,
+        stride: int = 1,
     ) -> RaycastImage:
         """Depth and normals of the mesh at ``T_cam_obj`` seen by ``camera``.
 
@@ -90,14 +105,22 @@ class MeshRaycaster:
             camera: the camera; lens distortion is honoured through its rays.
             roi: optional (x, y, w, h) pixel box; the default is the whole image.
             normals: also compute the normals (skip them where the depth or silhouette is all that is needed).
+            stride: cast every ``stride``-th pixel of the box in both directions
+                (:attr:`RaycastImage.stride`): a fraction of the silhouette, or a few thousand
+                surface points, do not need every pixel, and the cost is per ray.
         """
+        if int(stride) < 1:
+            raise ValueError(f"stride must be at least 1, got {stride}")
+        stride = int(stride)
         x, y, w, h = roi if roi is not None else (0, 0, camera.width, camera.height)
         x0, y0 = max(int(x), 0), max(int(y), 0)
         x1, y1 = min(int(x + w), camera.width), min(int(y + h), camera.height)
         if x1 <= x0 or y1 <= y0:
             z = np.zeros((0, 0), np.float32)
-            return RaycastImage(z, np.zeros((0, 0, 3), np.float32), (x0, y0, 0, 0))
-        rays_cam = pixel_rays(camera, x0, y0, x1, y1)  # z = 1
+            return RaycastImage(z, np.zeros((0, 0, 3), np.float32), (x0, y0, 0, 0), stride)
+        rays_cam = pixel_rays(camera, x0, y0, x1, y1, stride)  # z = 1
+        shape = (len(range(y0, y1, stride)), len(range(x0, x1, stride)))
+        box = (x0, y0, x1 - x0, y1 - y0)
         R = np.asarray(T_cam_obj.R, np.float32)
         rays = np.empty((len(rays_cam), 6), np.float32)
         rays[:, :3] = -T_cam_obj.R.T @ T_cam_obj.t  # the camera centre in the object frame
@@ -105,11 +128,11 @@ class MeshRaycaster:
         ans = self._scene.cast_rays(self._o3d.core.Tensor(rays))
         t_hit = ans["t_hit"].numpy()  # in units of the direction's length, i.e. z-depth
         hit = np.isfinite(t_hit)
-        depth = np.where(hit, t_hit, np.float32(0.0)).reshape(y1 - y0, x1 - x0)
+        depth = np.where(hit, t_hit, np.float32(0.0)).reshape(shape)
         if not normals:
-            return RaycastImage(depth, None, (x0, y0, x1 - x0, y1 - y0))
+            return RaycastImage(depth, None, box, stride)
         n_cam = ans["primitive_normals"].numpy() @ R.T
         # Normals face the camera: flip those pointing away (open meshes, inconsistent winding).
         n_cam[np.einsum("ij,ij->i", n_cam, rays_cam) > 0] *= -1.0
         n_cam[~hit] = 0.0
-        return RaycastImage(depth, n_cam.reshape(y1 - y0, x1 - x0, 3), (x0, y0, x1 - x0, y1 - y0))
+        return RaycastImage(depth, n_cam.reshape(*shape, 3), box, stride)

@@ -268,8 +268,17 @@ def test_best_agreeing_keeps_the_starts_the_depth_agrees_with(part, rng):
     assert best_agreeing(starts, caster, CAM, depth, mask, diameter, 1) == [truth]
     assert best_agreeing(starts, caster, CAM, depth, mask, diameter, 2)[0] is truth
     assert best_agreeing(starts, caster, CAM, depth, mask, diameter, 4) == starts  # no more than asked: as they came
+    agree = {id(p): depth_agreement(p, caster, CAM, depth, mask, diameter) for p in starts}
+    within = 0.5 * (agree[id(truth)] + max(agree[id(p)] for p in starts if p is not truth)) / agree[id(truth)]
+    assert best_agreeing(starts, caster, CAM, depth, mask, diameter, 4, within) == [truth]  # the others agree far less
+    ranked = best_agreeing(starts, caster, CAM, depth, mask, diameter, 4, 1e-9)  # all of them, by agreement
+    assert ranked[0] is truth and len(ranked) == 4
+    assert [agree[id(p)] for p in ranked] == sorted(agree.values(), reverse=True)
     with pytest.raises(ValueError, match="refine_starts"):
         DepthRefiner(refine_starts=0)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="start_within"):
+            DepthRefiner(start_within=bad)
 
 
 @pytest.mark.parametrize("bad", [{"grid": 0}, {"keep": 0}, {"survivors": -1}, {"corr_dists": ()},
@@ -277,3 +286,22 @@ def test_best_agreeing_keeps_the_starts_the_depth_agrees_with(part, rng):
 def test_grid_search_settings_are_checked(bad):
     with pytest.raises(ValueError, match="invalid grid search settings"):
         GlobalRegConfig(**bad)
+
+
+def test_agreement_at_every_second_pixel_is_that_of_every_pixel(part, rng):
+    """:func:`depth_agreement` counts every second pixel (``AGREEMENT_STRIDE``): on the true
+    pose with a plate in front, a pose pushed back and turned ones, it is within 0.02 of the
+    count over every pixel."""
+    from rigidpose.estimate.global_reg import AGREEMENT_STRIDE
+
+    mesh, caster, diameter = part
+    truth = POSES[0]
+    depth, mask, *_ = plate_in_front(caster, truth, diameter, rng)
+    poses = [truth, Pose(truth.R, truth.t * (1 + 0.1 * diameter / truth.t[2]), "cam", "obj")]
+    poses += [Pose(truth.R @ axis_angle_to_matrix(np.radians(a) * np.array([1.0, 0.5, 0.0])), truth.t, "cam", "obj")
+              for a in (10, 30, 90)]
+    assert AGREEMENT_STRIDE == 2
+    values = [(depth_agreement(p, caster, CAM, depth, mask, diameter),
+               depth_agreement(p, caster, CAM, depth, mask, diameter, stride=1)) for p in poses]
+    assert max(abs(a - b) for a, b in values) < 0.02
+    assert values[0][0] > 0.8 > values[-1][0]  # and they still tell the right pose from a wrong one

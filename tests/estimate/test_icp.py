@@ -51,6 +51,26 @@ def test_icp_recovers_a_perturbed_pose(part, rng):
     assert res.covariance is not None and np.all(np.linalg.eigvalsh(res.covariance) > 0)
 
 
+@pytest.mark.parametrize("distance", [0.45, 2.5])
+def test_icp_recovers_a_perturbed_pose_near_and_far(part, rng, distance, monkeypatch):
+    """The model's surface is cast at every second pixel, and at every pixel where that gives
+    fewer than ``max_points`` points: near (8,800 silhouette pixels) and 2.5 m away (280
+    pixels), ICP recovers the pose."""
+    _, rc, diameter = part
+    truth = Pose(T_TRUE.R, T_TRUE.t * distance / T_TRUE.t[2], "cam", "obj")
+    strides = []
+    render = rc.render
+    monkeypatch.setattr(rc, "render", lambda *a, **k: strides.append(k.get("stride", 1)) or render(*a, **k))
+    depth = _depth_image(rc, truth, rng, noise=0.0005)
+    start = apply_perturbation(truth, np.r_[0.004, -0.003, 0.006, np.radians([2.0, -2.5, 1.5])])
+    strides.clear()
+    res = refine_icp(start, rc, diameter, CAM, depth)
+    assert res.accepted, res.reason
+    assert strides == ([2] if distance < 1 else [2, 1])
+    assert res.pose.distance_to(truth) < 0.001 * distance / 0.45
+    assert np.degrees(res.pose.angle_to(truth)) < 1.0
+
+
 def test_icp_with_nan_and_zero_depth(part, rng):
     _, rc, diameter = part
     depth = _depth_image(rc, T_TRUE)

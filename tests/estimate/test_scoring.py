@@ -127,3 +127,25 @@ def test_a_depth_verified_estimate_scores_box_times_agreement_times_its_edges(rn
     edge = pose_edge_score(rgb, est.raycaster(1), m.estimate.pose, CAM, cards[1].info.diameter, depth=depth)
     assert edge > 0.8
     assert m.estimate.score == pytest.approx(m.depth_agreement * edge**DEPTH_EDGE_POWER, rel=1e-6)
+
+
+def test_the_whole_images_edges_prepared_once_score_as_each_poses_own_region(part):
+    """``image_edges``, the whole image's edges prepared once per frame, give each pose the score
+    of its own region's (up to the blur at that region's border), and say nothing where the
+    pose's region is flat even when the image has edges elsewhere."""
+    from rigidpose.estimate.edges import ImageEdges
+
+    mesh, caster, d = part
+    rgb = render_rgb({1: mesh}, [(1, POSE)], np.random.default_rng(0), BRACKET_CAM)
+    whole = ImageEdges(rgb, (0, 0, BRACKET_CAM.width, BRACKET_CAM.height))
+    for pose in (POSE, Pose(POSE.R @ axis_angle_to_matrix([0.0, 0.0, np.pi]), POSE.t, "cam", "obj"),
+                 Pose(POSE.R, POSE.t + [0.02, 0.0, 0.0], "cam", "obj")):
+        own = pose_edge_score(rgb, caster, pose, BRACKET_CAM, d)
+        assert own is not None
+        assert pose_edge_score(rgb, caster, pose, BRACKET_CAM, d, image_edges=whole) == pytest.approx(own, abs=0.01)
+    x, y, w, h = object_roi(BRACKET_CAM, POSE, d, pad=0.3)
+    flat = rgb.copy()
+    flat[y - 5 : y + h + 5, x - 5 : x + w + 5] = 128  # the pose's region flat (and its step outside it), the rest as it was
+    edgy_elsewhere = ImageEdges(flat, (0, 0, BRACKET_CAM.width, BRACKET_CAM.height))
+    assert edgy_elsewhere.informative and not edgy_elsewhere.informative_in((x, y, w, h))
+    assert pose_edge_score(flat, caster, POSE, BRACKET_CAM, d, image_edges=edgy_elsewhere) is None

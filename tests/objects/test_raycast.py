@@ -66,3 +66,31 @@ def test_the_ray_cache_is_bounded_and_keyed_by_the_camera(monkeypatch):
         monkeypatch.setattr(raycast, "MAX_CACHED_PIXELS", 100)
         np.testing.assert_allclose(direct.depth, cached.depth, atol=1e-6)
         np.testing.assert_allclose(direct.normals, cached.normals, atol=1e-5)
+
+
+def test_a_strided_cast_is_every_stride_th_pixel_of_the_full_one(monkeypatch):
+    """``stride`` casts every stride-th pixel of the box in both directions: the arrays are the
+    full cast's [::stride, ::stride], cached rays or not; ``pixels`` and ``sample`` name the
+    same image pixels; a stride below 1 is refused."""
+    import pytest
+
+    mesh = bracket()
+    caster = MeshRaycaster(mesh.vertices, mesh.faces)
+    roi = (201, 119, 239, 241)  # odd sizes: the last row and column of the box are cast at stride 2
+    full = caster.render(POSE, DISTORTED, roi)
+    for stride in (2, 3):
+        for cached in (True, False):
+            monkeypatch.setattr(raycast, "MAX_CACHED_PIXELS", 1 << 22 if cached else 100)
+            img = caster.render(POSE, DISTORTED, roi, stride=stride)
+            assert img.roi == full.roi and img.stride == stride
+            np.testing.assert_allclose(img.depth, full.depth[::stride, ::stride], atol=1e-6)
+            np.testing.assert_allclose(img.normals, full.normals[::stride, ::stride], atol=1e-5)
+            assert caster.render(POSE, DISTORTED, roi, normals=False, stride=stride).normals is None
+        v, u = np.nonzero(img.hit)
+        uv = img.pixels(v, u)
+        np.testing.assert_array_equal(uv, np.stack([roi[0] + stride * u, roi[1] + stride * v], 1))
+        image = np.zeros((480, 640), np.float32)
+        image[uv[:, 1].astype(int), uv[:, 0].astype(int)] = img.depth[v, u]
+        np.testing.assert_array_equal(img.sample(image), img.depth)  # the same pixels, back
+    with pytest.raises(ValueError, match="stride"):
+        caster.render(POSE, PINHOLE, roi, stride=0)
