@@ -291,8 +291,9 @@ def test_grid_search_settings_are_checked(bad):
 def test_agreement_at_every_second_pixel_is_that_of_every_pixel(part, rng):
     """:func:`depth_agreement` counts every second pixel (``AGREEMENT_STRIDE``): on the true
     pose with a plate in front, a pose pushed back and turned ones, it is within 0.02 of the
-    count over every pixel."""
-    from rigidpose.estimate.global_reg import AGREEMENT_STRIDE
+    count over every pixel. A far part, whose every second pixel samples too few, is counted
+    at every pixel."""
+    from rigidpose.estimate.global_reg import AGREEMENT_STRIDE, MIN_AGREEMENT_SAMPLES
 
     mesh, caster, diameter = part
     truth = POSES[0]
@@ -305,3 +306,10 @@ def test_agreement_at_every_second_pixel_is_that_of_every_pixel(part, rng):
                depth_agreement(p, caster, CAM, depth, mask, diameter, stride=1)) for p in poses]
     assert max(abs(a - b) for a, b in values) < 0.02
     assert values[0][0] > 0.8 > values[-1][0]  # and they still tell the right pose from a wrong one
+    far = Pose(truth.R, truth.t * 2.5 / truth.t[2], "cam", "obj")  # about 280 silhouette pixels: every one counts
+    far_depth, far_hit = noisy_depth(caster, far, rng)
+    assert np.count_nonzero(far_hit[::2, ::2]) < MIN_AGREEMENT_SAMPLES <= np.count_nonzero(far_hit)
+    shifted = Pose(far.R, far.t + [0.2 * diameter, 0.0, 0.0], "cam", "obj")
+    for p in (far, shifted):
+        assert depth_agreement(p, caster, CAM, far_depth, far_hit, diameter) == \
+            depth_agreement(p, caster, CAM, far_depth, far_hit, diameter, stride=1)
