@@ -278,7 +278,7 @@ class Estimator:
         out = []
         # the depth search checks many poses per box against the image's edges: prepare them once (timed as "icp")
         t, edges = time.perf_counter(), None
-        if crops and depth is not None and self.use_depth and self.icp:
+        if crops and depth is not None and self.use_depth and self.icp and self.meshes:
             edges = ImageEdges(rgb, (0, 0, camera.width, camera.height), self.silhouette.config.edges)
             self.timings["icp"] += 1000 * (time.perf_counter() - t)
         for k, c in enumerate(crops):
