@@ -276,11 +276,10 @@ class Estimator:
         crops = self.crop(rgb, camera, list(requests))
         self.timings["crop"] += 1000 * (time.perf_counter() - t)
         out = []
-        # the depth search checks many poses per box against the image's edges: prepare them once (timed as "icp")
-        t, edges = time.perf_counter(), None
-        if crops and depth is not None and self.use_depth and self.icp and self.meshes:
-            edges = ImageEdges(rgb, (0, 0, camera.width, camera.height), self.silhouette.config.edges)
-            self.timings["icp"] += 1000 * (time.perf_counter() - t)
+        t = time.perf_counter()  # the depth search checks many poses per box against the image's edges: once, as "icp"
+        edges = (ImageEdges(rgb, (0, 0, camera.width, camera.height), self.silhouette.config.edges)
+                 if crops and depth is not None and self.use_depth and self.icp and self.meshes else None)
+        self.timings["icp"] += 0.0 if edges is None else 1000 * (time.perf_counter() - t)
         for k, c in enumerate(crops):
             ref = references[k] if references is not None else None
             out.append(self._measure_one(rgb, c, camera, depth, ref, edges))
