@@ -84,10 +84,11 @@ FALLBACK_GRID = GlobalRegConfig(grid=60, survivors=10, keep=3)
 #: How many of the whole mask's grid starts are refined: those the depth agrees with best.
 REFINE_STARTS = 10
 
-#: Of those, a start the depth agrees with less than this × the best start is not refined. In
-#: the bracket benchmark's first 20 images the first right start was the best-agreeing one in
-#: 44 of the 56 searches that found a right pose; this cut a third of the refinements there and
-#: ICP's time per frame by 13-26 % on three objects at the same recall (docs/benchmarks.md, session 19).
+#: Of those (and of the fallbacks' starts, steps 3-4), a start the depth agrees with less than
+#: this × the best start is not refined. In the bracket benchmark's first 20 images the first
+#: right start was the best-agreeing one in 44 of the 56 searches that found a right pose; this
+#: cut a third of the refinements there and ICP's time per frame by 13-26 % on three objects at
+#: the same recall (docs/benchmarks.md, session 19).
 START_WITHIN = 0.7
 
 #: Step 4 searches at most this many of the things standing around the detection box
@@ -128,7 +129,8 @@ class DepthRefiner:
 
     ``global_config`` sets the grid search of the whole mask (step 2), of whose starts the
     ``refine_starts`` the depth agrees with best are refined, less those it agrees with less
-    than ``start_within`` × the best one (0 refines them all); ``fallback_config`` that of the
+    than ``start_within`` × the best one (in the fallbacks' searches too; 0 refines them all);
+    ``fallback_config`` that of the
     pieces and re-cut masks (steps 3-4). ``clusters`` (0 turns them off) is how many things
     around the box step 4 searches. Model point clouds are sampled once per object on first
     use. ``memo`` holds what the current frame's searches found (:class:`~rigidpose.estimate.depth_memo.FrameMemo`).

@@ -313,3 +313,9 @@ def test_agreement_at_every_second_pixel_is_that_of_every_pixel(part, rng):
     for p in (far, shifted):
         assert depth_agreement(p, caster, CAM, far_depth, far_hit, diameter) == \
             depth_agreement(p, caster, CAM, far_depth, far_hit, diameter, stride=1)
+    holes = depth.copy()  # NaN and zero depth: counted as neither agreeing nor occluding, without warnings
+    holes[::3, ::2], holes[1::3, ::2] = np.nan, 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_holes = depth_agreement(truth, caster, CAM, holes, mask, diameter)
+    assert 0.0 < with_holes < values[0][0]
