@@ -27,9 +27,8 @@ from rigidpose.estimate.dense import rgb_hypothesis
 from rigidpose.estimate.depth_refine import CLUSTERS, DepthRefiner
 from rigidpose.estimate.duplicates import suppress_duplicates
 from rigidpose.estimate.icp import IcpConfig
-from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.inputs import check_depth, check_rgb
-from rigidpose.estimate.mask_refine import RECUT_MAX_SIDE, grabcut_mask
+from rigidpose.estimate.mask_refine import RECUT_MAX_SIDE, SHARPEN_MAX_SIDE, grabcut_mask
 from rigidpose.estimate.recrop import box_iou, silhouette_box
 from rigidpose.estimate.edges import ImageEdges
 from rigidpose.estimate.scoring import BOX_SCORE_EXPONENT, depth_score, pose_edge_score, silhouette_score
@@ -291,7 +290,7 @@ class Estimator:
         (:mod:`.recrop`; the detector's score carries over)."""
         e = m.estimate
         caster = self.raycaster(e.obj_id)
-        box = None if caster is None else silhouette_box(caster, e.pose, camera, self.objects[e.obj_id].info.diameter)
+        box = None if caster is None else silhouette_box(caster, e.pose, camera)
         if box is None or box_iou(box, e.bbox) >= self.recrop_iou:
             return m
         again = self.measure_requests(rgb, camera, None, [CropRequest(e.obj_id, box, m.box_score)])
@@ -306,7 +305,7 @@ class Estimator:
         A tracked instance (``reference``, the predicted pose) skips the template search."""
         t = time.perf_counter()
         obj = self.objects[c.request.obj_id]
-        sharp = grabcut_mask(rgb, mask, c.crop_box)
+        sharp = grabcut_mask(rgb, mask, c.crop_box, max_side=SHARPEN_MAX_SIDE)
         starts, templates = [p for p in (reference, heads) if p is not None], reference is None
         centre = obj.info.min_xyz + 0.5 * obj.info.size_xyz
         caster, d = self.raycaster(obj.obj_id), obj.info.diameter
@@ -317,8 +316,8 @@ class Estimator:
                                 edges=edges)
         heads_fit = None
         if heads is not None:
-            heads_fit = (pose_iou(caster, heads, camera, sharp, d),
-                         None if edges is None else edge_score(caster, heads, camera, edges, d, cfg.edges))
+            heads_fit = (pose_iou(caster, heads, camera, sharp),
+                         None if edges is None else edge_score(caster, heads, camera, edges, cfg.edges))
         if (found is not None and heads_fit is not None
                 and fit_quality(*heads_fit, cfg) >= found.quality - SILHOUETTE_KEEP_MARGIN):
             found = None  # the heads' pose explains the crop about as well: keep it
@@ -367,16 +366,16 @@ class Estimator:
                 return None
         stable = stable_pose(pose, obj.info.symmetries, reference)
         cov = transport_covariance(cov, pose, stable)
-        visible = self._visible_fraction(caster, stable, camera, mask, obj.info.diameter)
+        visible = self._visible_fraction(caster, stable, camera, mask)
         est = PoseEstimate(obj.obj_id, stable, score, c.request.bbox, cov, obj.name, visible)
         return Measurement(est, reprojection, source, agreement, float(c.request.score))
 
     @staticmethod
-    def _visible_fraction(caster, pose: Pose, camera: Camera, mask, diameter: float) -> float | None:
+    def _visible_fraction(caster, pose: Pose, camera: Camera, mask) -> float | None:
         """Predicted visible mask ∩ rendered silhouette over the silhouette, or None without a mesh."""
         if caster is None or mask is None:
             return None
-        img = caster.render(pose, camera, object_roi(camera, pose, diameter))
+        img = caster.render(pose, camera, caster.footprint(pose, camera))
         n = int(img.hit.sum())
         if n == 0:
             return 0.0

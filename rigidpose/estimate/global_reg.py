@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.icp import object_roi
 from rigidpose.geometry import Camera, Pose
 from rigidpose.objects.raycast import MeshRaycaster
 
@@ -201,7 +200,7 @@ def _rendered_against_depth(pose: Pose, caster: MeshRaycaster, camera: Camera, d
     close, front), the last three bool arrays the shape of the ray-cast ``image``'s; ``close``:
     silhouette pixels whose observed depth is within ``tol``·diameter of the model's, ``front``:
     those it lies further in front of."""
-    img = caster.render(pose, camera, object_roi(camera, pose, diameter), normals=False, stride=stride)
+    img = caster.render(pose, camera, caster.footprint(pose, camera), normals=False, stride=stride)
     d_obs = np.asarray(img.sample(depth), np.float64)
     hit = img.hit
     close = np.isfinite(d_obs) & (np.abs(d_obs - img.depth) < tol * diameter) & hit

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from rigidpose.estimate.covariance import gauss_newton_covariance
 from rigidpose.geometry import Camera, Pose
-from rigidpose.objects.raycast import MeshRaycaster
+from rigidpose.objects.raycast import MeshRaycaster, clip_roi
 
 F64 = NDArray[np.float64]
 
@@ -78,16 +78,9 @@ def _subsample(a: NDArray, n: int) -> NDArray:
     return a[np.linspace(0, len(a) - 1, n).astype(int)]
 
 
-def object_roi(camera: Camera, T: Pose, diameter: float, pad: float = 0.3) -> tuple[int, int, int, int]:
-    """Pixel box around the projection of a sphere of the object's size."""
-    c = T.t
-    r = 0.5 * diameter * (1.0 + pad)
-    corners = c + r * np.array([[sx, sy, 0.0] for sx in (-1, 1) for sy in (-1, 1)])
-    corners[:, 2] = max(c[2] - r, 1e-3)
-    uv = camera.project(corners)
-    x0, y0 = np.floor(np.nanmin(uv, axis=0)).astype(int)
-    x1, y1 = np.ceil(np.nanmax(uv, axis=0)).astype(int) + 1
-    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+#: The observed depth is read in the image of the model's bounding box grown by this × the
+#: diameter on every side (the pose being refined may be off by that much).
+WINDOW_GROW = 0.15
 
 
 def refine_icp(
@@ -104,18 +97,20 @@ def refine_icp(
     Args:
         raycaster: the object's mesh, for its visible surface at the current pose.
         diameter: object diameter, metres (scales every threshold).
-        mask: optional (H, W) object mask; without one, the rendered silhouette
-            dilated by the ROI and the depth gate select the observed points.
+        mask: optional (H, W) object mask. The observed points are the valid depth pixels
+            inside it (where given) that lie within :data:`WINDOW_GROW` × ``diameter`` of the
+            image of the model's bounding box at ``T_cam_obj``, and within the depth gate of
+            the model's median depth there.
     """
     import open3d as o3d
 
-    roi = object_roi(camera, T_cam_obj, diameter)
+    roi = raycaster.footprint(T_cam_obj, camera)
     model = raycaster.render(T_cam_obj, camera, roi, stride=2)
     if model.hit.sum() < config.max_points:  # every pixel, where every second one gives too few points
         model = raycaster.render(T_cam_obj, camera, roi)
-    x, y, w, h = model.roi
-    if w == 0 or model.hit.sum() < config.min_points:
+    if model.roi[2] == 0 or model.hit.sum() < config.min_points:
         return IcpResult(T_cam_obj, False, "the object is not in view at this pose")
+    x, y, w, h = clip_roi(raycaster.footprint(T_cam_obj, camera, WINDOW_GROW * diameter), camera)
     d_obs = np.asarray(np.asarray(depth)[y : y + h, x : x + w], dtype=np.float64)
     valid = np.isfinite(d_obs) & (d_obs > 0)
     if mask is not None:

@@ -22,6 +22,12 @@ MIN_CONTRAST = 2.0
 #: set's 66 targets in their true boxes: mean IoU with the true visible masks 0.772 against
 #: 0.791 at full size, 26 ms per cut against 57 (docs/benchmarks.md, session 13).
 RECUT_MAX_SIDE = 128
+#: ``max_side`` of the RGB-only silhouette stage's cut (:mod:`.estimator`). The detector's boxes
+#: give crops 148–307 px wide (10th–90th percentile, bracket benchmark), and GrabCut took 172 ms
+#: per crop at full size, 96 ms at 192 px, at the same mean IoU with the true visible masks
+#: (0.767). End to end RGB-only: 45.5 → 47.0 % (bracket), 64.2 → 65.7 % (mustard bottle), 58.0
+#: → 56.5 % (soup can), for 19, 7 and 13 % less silhouette time (docs/benchmarks.md, session 20).
+SHARPEN_MAX_SIDE = 192
 
 
 def grabcut_mask(rgb: NDArray[np.uint8], mask: NDArray, box, band: float = 0.15, iterations: int = 4,

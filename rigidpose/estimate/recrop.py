@@ -17,14 +17,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rigidpose.estimate.icp import object_roi
 from rigidpose.geometry import Camera, Pose
 
 
-def silhouette_box(caster, pose: Pose, camera: Camera, diameter: float) -> NDArray[np.float64] | None:
+def silhouette_box(caster, pose: Pose, camera: Camera) -> NDArray[np.float64] | None:
     """(4,) x, y, w, h (pixels) of the model's silhouette at ``pose`` (``T_cam_obj``) in
     ``camera``'s image, clipped to the image; None when none of it is in view."""
-    img = caster.render(pose, camera, object_roi(camera, pose, diameter), normals=False)
+    img = caster.render(pose, camera, caster.footprint(pose, camera), normals=False)
     v, u = np.nonzero(img.hit)
     if len(u) == 0:
         return None

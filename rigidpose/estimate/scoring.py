@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges, visible_edges
-from rigidpose.estimate.icp import object_roi
 from rigidpose.geometry import Camera, Pose
 
 #: A depth-verified estimate scores ``box_score ** BOX_SCORE_EXPONENT × depth agreement (×
@@ -72,6 +71,10 @@ OCCLUSION_TOLERANCE = 0.03
 #: its depth row from 89.9 to 94.2 % (docs/benchmarks.md, session 13).
 MIN_VISIBLE_EDGES = 0.2
 
+#: :func:`pose_edge_score` reads the image's edges in the image of the model's bounding box
+#: grown by this × the diameter on every side.
+EDGE_REGION_GROW = 0.15
+
 
 def silhouette_score(iou: float, edge: float | None) -> float:
     """The witness of a silhouette fit, in [0, 1]: ``IoU ** SILHOUETTE_IOU_POWER × edge ** SILHOUETTE_EDGE_POWER``
@@ -91,21 +94,22 @@ def pose_edge_score(rgb: NDArray, caster, pose: Pose, camera: Camera, diameter: 
     """The share of the model's edges at ``pose`` (``T_cam_obj``) on the edges of ``rgb``
     (H, W, 3 uint8), in [0, 1]; None where it cannot say.
 
-    ``diameter`` (metres) sizes the image region read: the pose's projected sphere, padded by
-    30 %. With ``depth`` (H, W, metres, 0 = invalid), model edges that the depth shows hidden
-    behind something nearer (by more than :data:`OCCLUSION_TOLERANCE` × ``diameter``) are not
-    scored: an occluder's outline does not run along them, unless fewer than
-    :data:`MIN_VISIBLE_EDGES` of the model's edges are seen. None where the region has too few
-    image edges (:attr:`~rigidpose.estimate.edges.ImageEdges.informative`) or the pose has no
-    model edges in the image. ``image_edges``: the whole image's edges (``ImageEdges(rgb,
+    ``diameter`` (metres) sizes the image region read: the image of the model's bounding box
+    grown by :data:`EDGE_REGION_GROW` × ``diameter`` on every side. With ``depth`` (H, W,
+    metres, 0 = invalid), model edges that the depth shows hidden behind something nearer (by
+    more than :data:`OCCLUSION_TOLERANCE` × ``diameter``) are not scored: an occluder's outline
+    does not run along them, unless fewer than :data:`MIN_VISIBLE_EDGES` of the model's edges
+    are seen. None where the region has too few image edges
+    (:attr:`~rigidpose.estimate.edges.ImageEdges.informative`) or the pose has no model edges
+    in the image. ``image_edges``: the whole image's edges (``ImageEdges(rgb,
     (0, 0, W, H), config)``) where many poses of one image are scored; they are prepared from
     ``rgb`` here otherwise, for the pose's region alone.
     """
-    roi = object_roi(camera, pose, diameter, pad=0.3)
+    roi = caster.footprint(pose, camera, EDGE_REGION_GROW * diameter)
     edges = ImageEdges(rgb, roi, config) if image_edges is None else image_edges
     if not edges.informative_in(roi):
         return None
-    found = model_edges(caster, pose, camera, roi, config)
+    found = model_edges(caster, pose, camera, caster.footprint(pose, camera), config)
     seen = np.ones(len(found.uv), bool) if depth is None else visible_edges(found, depth, OCCLUSION_TOLERANCE * diameter)
     if not len(seen):
         return None

@@ -58,7 +58,6 @@ from numpy.typing import NDArray
 from rigidpose.estimate.covariance import (correlation_time, displacement_covariance, gauss_newton_covariance,
                                            outline_shift_covariance)
 from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges, rendered_edges
-from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.outline import boundary, outline_order
 from rigidpose.estimate.pnp import refine_lm
 from rigidpose.estimate.silhouette_polish import PolishConfig, polish_pose
@@ -214,17 +213,17 @@ def fit_quality(iou: float, edge: float | None, config: SilhouetteConfig) -> flo
     return iou if edge is None else iou * edge**config.edge_power
 
 
-def edge_score(caster, pose: Pose, camera: Camera, edges: ImageEdges, diameter: float, config: EdgeConfig,
+def edge_score(caster, pose: Pose, camera: Camera, edges: ImageEdges, config: EdgeConfig,
                scale: float = 1.0) -> float:
     """The share of the model's edges at ``pose`` that lie on the image's ``edges``, in [0, 1];
     ray-cast at ``scale`` × the image's resolution."""
     cam = camera.scaled(scale) if scale != 1.0 else camera
-    found = model_edges(caster, pose, cam, object_roi(cam, pose, diameter, pad=0.3), config, scale)
+    found = model_edges(caster, pose, cam, caster.footprint(pose, cam), config, scale)
     return edges.score(found.uv, found.bins)
 
 
-def _render(caster, pose: Pose, camera: Camera, diameter: float):
-    img = caster.render(pose, camera, object_roi(camera, pose, diameter, pad=0.6), normals=False)
+def _render(caster, pose: Pose, camera: Camera):
+    img = caster.render(pose, camera, caster.footprint(pose, camera), normals=False)
     return img, img.hit
 
 
@@ -239,15 +238,15 @@ def _iou(hit: NDArray, roi: tuple[int, int, int, int], mask: NDArray, area: int)
     return inter / max(int(hit.sum()) + area - inter, 1)
 
 
-def pose_iou(caster, pose: Pose, camera: Camera, mask: NDArray, diameter: float) -> float:
+def pose_iou(caster, pose: Pose, camera: Camera, mask: NDArray) -> float:
     """IoU of the model's silhouette at ``pose`` and ``mask`` (H, W bool), at full resolution."""
-    img, hit = _render(caster, pose, camera, diameter)
+    img, hit = _render(caster, pose, camera)
     m = np.asarray(mask, bool)
     return _iou(hit, img.roi, m, int(np.count_nonzero(m)))
 
 
-def refine_contour(caster, pose: Pose, camera: Camera, target: MaskTarget, diameter: float,
-                   config: SilhouetteConfig, rounds: int, gate: float) -> tuple[Pose, float, F64 | None, float]:
+def refine_contour(caster, pose: Pose, camera: Camera, target: MaskTarget, config: SilhouetteConfig,
+                   rounds: int, gate: float) -> tuple[Pose, float, F64 | None, float]:
     """``rounds`` of contour ICP of ``pose`` (``T_cam_obj``) against ``target``, ray-cast at
     ``target.scale``, starting with a pairing gate of ``gate`` pixels.
 
@@ -258,7 +257,7 @@ def refine_contour(caster, pose: Pose, camera: Camera, target: MaskTarget, diame
     last, rms = None, float("inf")
     H, W = target.shape
     for round_ in range(rounds + 1):
-        img, hit = _render(caster, pose, small, diameter)
+        img, hit = _render(caster, pose, small)
         iou = silhouette_iou(hit, img.roi, target)
         if round_ == rounds:
             break
@@ -350,17 +349,17 @@ class SilhouetteSearch:
         coarse = fine.at_scale(cfg.scale)
         refined = []
         for pose, from_start in tried:
-            pose, iou, cov, _ = refine_contour(caster, pose, camera, coarse, diameter, cfg, cfg.iterations, cfg.gate_px)
+            pose, iou, cov, _ = refine_contour(caster, pose, camera, coarse, cfg, cfg.iterations, cfg.gate_px)
             if cov is not None:
-                edge = None if edges is None else edge_score(caster, pose, camera, edges, diameter, cfg.edges, cfg.scale)
+                edge = None if edges is None else edge_score(caster, pose, camera, edges, cfg.edges, cfg.scale)
                 refined.append((fit_quality(iou, edge, cfg), pose, from_start))
         best, best_quality = None, -1.0
         for _, pose, from_start in sorted(refined, key=lambda r: -r[0])[: cfg.finalists]:
             gate = cfg.min_gate_px / cfg.gate_decay**2
-            pose, iou, cov, rms = refine_contour(caster, pose, camera, fine, diameter, cfg, cfg.fine_iterations, gate)
+            pose, iou, cov, rms = refine_contour(caster, pose, camera, fine, cfg, cfg.fine_iterations, gate)
             if cov is None:
                 continue
-            edge = None if edges is None else edge_score(caster, pose, camera, edges, diameter, cfg.edges)
+            edge = None if edges is None else edge_score(caster, pose, camera, edges, cfg.edges)
             quality = fit_quality(iou, edge, cfg)
             if quality > best_quality:
                 best, best_quality = SilhouettePose(pose, cov, iou, rms, from_start, edge, quality), quality
@@ -383,13 +382,13 @@ class SilhouetteSearch:
         small = camera.scaled(cfg.scale)
 
         def score(pose: Pose) -> float:  # one ray-cast for both terms
-            img = caster.render(pose, small, object_roi(small, pose, diameter, pad=0.6), normals=True)
+            img = caster.render(pose, small, caster.footprint(pose, small), normals=True)
             found = rendered_edges(img, cfg.edges, cfg.scale)
             return fit_quality(silhouette_iou(img.hit, img.roi, coarse), edges.score(found.uv, found.bins), cfg)
 
         pose, _ = polish_pose(score, best.pose, centre, diameter, cfg.polish)
-        iou = pose_iou(caster, pose, camera, fine.mask, diameter)
-        edge = edge_score(caster, pose, camera, edges, diameter, cfg.edges)
+        iou = pose_iou(caster, pose, camera, fine.mask)
+        edge = edge_score(caster, pose, camera, edges, cfg.edges)
         quality = fit_quality(iou, edge, cfg)
         if quality <= best.quality:
             return best

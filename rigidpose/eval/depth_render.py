@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rigidpose.geometry import Camera, Pose
-from rigidpose.objects.raycast import MeshRaycaster
+from rigidpose.objects.raycast import MeshRaycaster, clip_roi
 
 
 class DepthRenderer:
@@ -27,17 +27,9 @@ class DepthRenderer:
         self._caster = MeshRaycaster(self.vertices, faces)
 
     def window(self, T_cam_obj: Pose, camera: Camera) -> tuple[int, int, int, int]:
-        """Pixel box (x, y, w, h) holding the projected mesh, with a 1-pixel margin; the whole
-        image when the mesh crosses the camera plane or the lens is distorted."""
-        p = T_cam_obj.transform(self.vertices)
-        if camera.has_distortion or np.any(p[:, 2] <= 1e-9):
-            return 0, 0, camera.width, camera.height
-        uv = camera.project(p)
-        x0, y0 = np.floor(uv.min(axis=0)).astype(int) - 1
-        x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + 2
-        x0, x1 = np.clip([x0, x1], 0, camera.width)
-        y0, y1 = np.clip([y0, y1], 0, camera.height)
-        return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+        """Pixel box (x, y, w, h) holding the projected mesh, cut to the image
+        (:meth:`~rigidpose.objects.raycast.MeshRaycaster.footprint`)."""
+        return clip_roi(self._caster.footprint(T_cam_obj, camera), camera)
 
     def render(self, T_cam_obj: Pose, camera: Camera) -> NDArray[np.float32]:
         """Depth (height, width) float32 in metres at ``T_cam_obj``; 0 where no ray hits."""

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 F64 = NDArray[np.float64]
+_EYE = np.eye(3)
 
 _EPS = 1e-12
 
@@ -165,9 +166,14 @@ def project_to_so3(M: ArrayLike) -> F64:
 def is_rotation(R: ArrayLike, atol: float = 1e-6) -> bool:
     """True when ``R`` (3, 3) is orthonormal with determinant +1 to within ``atol``."""
     R = np.asarray(R, dtype=np.float64)
-    if R.shape != (3, 3) or not np.all(np.isfinite(R)):
+    if R.shape != (3, 3) or not np.isfinite(R).all():
         return False
-    return bool(np.allclose(R.T @ R, np.eye(3), atol=atol) and abs(np.linalg.det(R) - 1.0) < atol)
+    # np.allclose(R.T @ R, I, atol=atol) written out (its rtol 1e-5 included): every Pose
+    # is checked, and the silhouette and ICP searches build tens of thousands per frame
+    if not (np.abs(R.T @ R - _EYE) <= atol + 1e-5 * _EYE).all():
+        return False
+    (a, b, c), (d, e, f), (g, h, i) = R.tolist()
+    return abs(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) - 1.0) < atol  # det R = +1
 
 
 def random_rotation(rng: np.random.Generator, size: int | None = None) -> F64:

@@ -81,6 +81,13 @@ def pixel_rays(camera: Camera, x0: int, y0: int, x1: int, y1: int, stride: int =
     return camera.rays(np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)).astype(np.float32)
 
 
+def clip_roi(roi: tuple[int, int, int, int], camera: Camera) -> tuple[int, int, int, int]:
+    """``roi`` (x, y, w, h, pixels) cut to ``camera``'s image; w or h is 0 where nothing is left."""
+    x, y, w, h = (int(v) for v in roi)
+    x0, y0 = min(max(x, 0), camera.width), min(max(y, 0), camera.height)
+    return x0, y0, max(min(x + w, camera.width) - x0, 0), max(min(y + h, camera.height) - y0, 0)
+
+
 class MeshRaycaster:
     """Ray-casts one triangle mesh given in its object frame (metres)."""
 
@@ -93,6 +100,38 @@ class MeshRaycaster:
             o3d.core.Tensor(np.ascontiguousarray(faces, dtype=np.uint32)),
         )
         self._o3d = o3d
+        v = np.asarray(vertices, np.float64).reshape(-1, 3)
+        #: (2, 3) the mesh's axis-aligned bounding box in its own frame, metres: min and max corner.
+        self.bounds = np.stack([v.min(axis=0), v.max(axis=0)]) if len(v) else np.zeros((2, 3))
+
+    def footprint(self, T_cam_obj: Pose, camera: Camera, grow: float = 0.0, margin: int = 2
+                  ) -> tuple[int, int, int, int]:
+        """(x, y, w, h) pixel box that holds the whole mesh's image at ``T_cam_obj``: the image of
+        its bounding box grown by ``grow`` metres on every side, and ``margin`` pixels more (an
+        outline pixel needs its neighbours). Not clipped to the image; the whole image when
+        the box reaches behind the camera's near plane (1 mm).
+
+        Cast this region, not a sphere about the object's origin: a CAD model's origin may lie
+        far from its middle (the YCB soup can's is 0.8 diameters from it).
+        """
+        lo, hi = self.bounds[0] - grow, self.bounds[1] + grow
+        corners = np.stack(np.meshgrid([lo[0], hi[0]], [lo[1], hi[1]], [lo[2], hi[2]], indexing="ij"), -1).reshape(8, 3)
+        p = T_cam_obj.transform(corners)
+        if p[:, 2].min() < 1e-3:
+            return 0, 0, int(camera.width), int(camera.height)
+        if camera.has_distortion:  # the box's image lies inside the distorted outline of its undistorted bounds
+            (a, b), (c, d) = (p[:, :2] / p[:, 2:]).min(axis=0), (p[:, :2] / p[:, 2:]).max(axis=0)
+            s = np.linspace(0.0, 1.0, 17)
+            xs, ys = a + (c - a) * s, b + (d - b) * s
+            ring = np.concatenate([np.stack([xs, np.full_like(xs, b)], 1), np.stack([xs, np.full_like(xs, d)], 1),
+                                   np.stack([np.full_like(ys, a), ys], 1), np.stack([np.full_like(ys, c), ys], 1)])
+            p = np.concatenate([ring, np.ones((len(ring), 1))], axis=1)
+        uv = camera.project(p)
+        if not np.all(np.isfinite(uv)):
+            return 0, 0, int(camera.width), int(camera.height)
+        x0, y0 = np.floor(uv.min(axis=0)).astype(int) - margin
+        x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + margin + 1
+        return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
     def render(
         self, T_cam_obj: Pose, camera: Camera, roi: tuple[int, int, int, int] | None = None, normals: bool = True,
@@ -112,12 +151,11 @@ class MeshRaycaster:
         if int(stride) < 1:
             raise ValueError(f"stride must be at least 1, got {stride}")
         stride = int(stride)
-        x, y, w, h = roi if roi is not None else (0, 0, camera.width, camera.height)
-        x0, y0 = max(int(x), 0), max(int(y), 0)
-        x1, y1 = min(int(x + w), camera.width), min(int(y + h), camera.height)
-        if x1 <= x0 or y1 <= y0:
+        x0, y0, w, h = clip_roi(roi if roi is not None else (0, 0, camera.width, camera.height), camera)
+        if w == 0 or h == 0:
             z = np.zeros((0, 0), np.float32)
             return RaycastImage(z, np.zeros((0, 0, 3), np.float32), (x0, y0, 0, 0), stride)
+        x1, y1 = x0 + w, y0 + h
         rays_cam = pixel_rays(camera, x0, y0, x1, y1, stride)  # z = 1
         shape = (len(range(y0, y1, stride)), len(range(x0, x1, stride)))
         box = (x0, y0, x1 - x0, y1 - y0)

@@ -7,7 +7,6 @@ import pytest
 
 from fakes import BRACKET_CAM, BRACKET_POSES, render_rgb
 from rigidpose.estimate.edges import EdgeConfig, ImageEdges, model_edges, rendered_edges
-from rigidpose.estimate.icp import object_roi
 from rigidpose.geometry import Pose, axis_angle_to_matrix
 from rigidpose.objects.parts import bracket
 from rigidpose.objects.raycast import MeshRaycaster
@@ -22,7 +21,7 @@ def part():
 
 
 def _score(caster, diameter, edges: ImageEdges, pose: Pose) -> float:
-    uv, bins, _ = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
+    uv, bins, _ = model_edges(caster, pose, CAM, caster.footprint(pose, CAM))
     return edges.score(uv, bins)
 
 
@@ -39,7 +38,7 @@ def test_the_true_pose_scores_high_and_turned_poses_lower(part, k):
     caster, centre, diameter = part
     pose = POSES[k]
     rgb = render_rgb({1: bracket()}, [(1, pose)], np.random.default_rng(k), CAM)
-    edges = ImageEdges(rgb, object_roi(CAM, pose, diameter, pad=0.3))
+    edges = ImageEdges(rgb, caster.footprint(pose, CAM, 0.15 * diameter))
     true = _score(caster, diameter, edges, pose)
     assert true > 0.75
     for axis, angle in (([0, 0, 1], np.pi), ([1, 0, 0], np.pi), ([0, 1, 0], np.pi), ([0, 1, 0], np.radians(8))):
@@ -51,7 +50,7 @@ def test_model_edges_follow_the_outline_and_the_creases(part):
     every orientation bin represented for a part with round holes."""
     caster, _, diameter = part
     pose = POSES[0]
-    uv, bins, _ = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
+    uv, bins, _ = model_edges(caster, pose, CAM, caster.footprint(pose, CAM))
     hit = caster.render(pose, CAM, normals=False).hit
     q = np.rint(uv).astype(int)
     inner = hit[q[:, 1], q[:, 0]]
@@ -66,9 +65,9 @@ def test_no_image_edges_score_zero_and_outside_pixels_count_as_misses(part):
     assert _score(caster, diameter, ImageEdges(flat, (0, 0, 640, 480)), pose) == 0.0
     assert not ImageEdges(flat, (0, 0, 640, 480)).informative
     rgb = render_rgb({1: bracket()}, [(1, pose)], np.random.default_rng(5), CAM)
-    edges = ImageEdges(rgb, object_roi(CAM, pose, diameter, pad=0.3))
+    edges = ImageEdges(rgb, caster.footprint(pose, CAM, 0.15 * diameter))
     assert edges.informative
-    uv, bins, _ = model_edges(caster, pose, CAM, object_roi(CAM, pose, diameter, pad=0.6))
+    uv, bins, _ = model_edges(caster, pose, CAM, caster.footprint(pose, CAM))
     full = edges.score(uv, bins)
     half = edges.score(np.concatenate([uv, uv + 5000]), np.concatenate([bins, bins]))
     assert half == pytest.approx(full / 2)
@@ -99,13 +98,13 @@ def test_image_edges_reject_an_image_that_is_not_rgb(bad):
 
 @pytest.mark.parametrize("scale", [1.0, 0.5])
 def test_the_edges_of_a_wider_ray_cast_are_the_same(part, scale):
-    """The edges do not depend on how far the ray-cast reaches beyond the silhouette (the silhouette
-    stage's polish casts once for the IoU's wider region and reads the edges from it)."""
+    """The edges do not depend on how far the ray-cast reaches beyond the silhouette: the model's
+    footprint, with its 2-pixel margin, gives those of a region grown by 0.15 diameters."""
     caster, _, diameter = part
     cam = CAM.scaled(scale)
     for pose in POSES:
-        tight = model_edges(caster, pose, cam, object_roi(cam, pose, diameter, pad=0.3), scale=scale)
-        wide = rendered_edges(caster.render(pose, cam, object_roi(cam, pose, diameter, pad=0.6)), scale=scale)
+        tight = model_edges(caster, pose, cam, caster.footprint(pose, cam), scale=scale)
+        wide = rendered_edges(caster.render(pose, cam, caster.footprint(pose, cam, 0.15 * diameter)), scale=scale)
         assert len(tight.uv) > 100
         assert np.array_equal(tight.uv, wide.uv) and np.array_equal(tight.bins, wide.bins)
         assert np.array_equal(tight.depth, wide.depth)

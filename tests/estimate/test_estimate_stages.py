@@ -173,11 +173,16 @@ def test_detect_stage_maps_classes_and_thresholds(objects):
     assert est.estimate(np.zeros((480, 640, 3), np.uint8), CAM) == []
 
 
-def test_silhouette_fit_replaces_a_wrong_orientation_and_keeps_a_right_one(objects, rng):
+def test_silhouette_fit_replaces_a_wrong_orientation_and_keeps_a_right_one(objects, rng, monkeypatch):
     """A crop stage with the right mask and a 90°-wrong orientation: RGB-only, the silhouette
-    fit (on the GrabCut-sharpened mask) finds the pose. With the right orientation the heads'
-    pose explains the mask as well and is kept."""
+    fit (on the GrabCut-sharpened mask, cut at most SHARPEN_MAX_SIDE wide) finds the pose.
+    With the right orientation the heads' pose explains the mask as well and is kept."""
+    import rigidpose.estimate.estimator as estimator_module
+    from rigidpose.estimate.mask_refine import SHARPEN_MAX_SIDE
     from rigidpose.eval.pose_error import add
+
+    cut, sides = estimator_module.grabcut_mask, []
+    monkeypatch.setattr(estimator_module, "grabcut_mask", lambda *a, **k: sides.append(k.get("max_side")) or cut(*a, **k))
 
     cards, meshes = objects
     gt = [(1, T1)]
@@ -200,6 +205,7 @@ def test_silhouette_fit_replaces_a_wrong_orientation_and_keeps_a_right_one(objec
         iou, edge = (found.iou, found.edge) if found is not None else heads_fit
         assert iou > 0.9 and edge > 0.8, (turn, iou, edge)
         assert m.estimate.score == pytest.approx(iou**8 * edge**4), (turn, iou, edge, m.estimate.score)
+    assert sides == [SHARPEN_MAX_SIDE, SHARPEN_MAX_SIDE]  # one capped cut per crop
 
 
 def test_prepare_builds_the_silhouette_templates_where_they_will_be_used(objects, rng):

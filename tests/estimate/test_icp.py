@@ -96,3 +96,22 @@ def test_icp_without_depth_on_the_object(part):
     assert not res.accepted and "valid depth points" in res.reason
     behind = Pose(np.eye(3), [0, 0, -1.0])
     assert not refine_icp(behind, rc, diameter, CAM, np.zeros((480, 640), np.float32)).accepted
+
+
+def test_icp_of_a_model_whose_origin_lies_far_from_its_middle(part, rng, monkeypatch):
+    """A CAD origin 0.8 diameters from the part (the YCB soup can's middle lies that far from
+    its origin): ICP casts a region that holds the model's whole silhouette and recovers the
+    pose. A region about the origin cut the part off."""
+    mesh, _, diameter = part
+    shift = np.array([0.8 * diameter, 0.0, 0.0])
+    rc = MeshRaycaster(mesh.vertices + shift, mesh.faces)
+    truth = Pose(T_TRUE.R, T_TRUE.t - T_TRUE.R @ shift, "cam", "obj")  # the part where T_TRUE puts the bracket
+    depth = _depth_image(rc, truth, rng, noise=0.0005)
+    start = apply_perturbation(truth, np.r_[0.004, -0.003, 0.006, np.radians([2.0, -2.5, 1.5])])
+    regions, render = [], rc.render
+    monkeypatch.setattr(rc, "render", lambda pose, cam, roi=None, **k: regions.append(roi) or render(pose, cam, roi, **k))
+    res = refine_icp(start, rc, diameter, CAM, depth)
+    assert res.accepted, res.reason
+    assert res.pose.distance_to(truth) < 0.001 and np.degrees(res.pose.angle_to(truth)) < 0.5
+    whole = int(render(start, CAM, normals=False).hit.sum())
+    assert regions and all(int(render(start, CAM, roi, normals=False).hit.sum()) == whole for roi in regions)

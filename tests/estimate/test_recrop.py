@@ -37,10 +37,10 @@ def test_box_iou():
 def test_the_silhouette_box_is_the_rendered_part(objects):
     _, meshes = objects
     caster = MeshRaycaster(meshes[1].vertices, meshes[1].faces)
-    box = silhouette_box(caster, T1, CAM, meshes[1].diameter)
+    box = silhouette_box(caster, T1, CAM)
     assert box_iou(box, gt_box(meshes, 1, T1)) > 0.95
     away = Pose(T1.R, T1.t + [3.0, 0.0, 0.0], "cam", "obj")
-    assert silhouette_box(caster, away, CAM, meshes[1].diameter) is None
+    assert silhouette_box(caster, away, CAM) is None
 
 
 def _measure(objects, search, rng, box, depth: bool, recrop_iou: float = 0.8):

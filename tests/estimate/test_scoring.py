@@ -10,7 +10,6 @@ import trimesh
 from fakes import BRACKET_CAM, BRACKET_POSES, CAM, GtCropStage, gt_box, make_objects, render_depth, render_rgb
 from rigidpose.estimate.edges import model_edges, visible_edges
 from rigidpose.estimate.estimator import Estimator
-from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.scoring import (DEPTH_EDGE_POWER, MIN_VISIBLE_EDGES, OCCLUSION_TOLERANCE, depth_score,
                                         pose_edge_score, silhouette_score)
 from rigidpose.geometry import Pose, axis_angle_to_matrix
@@ -64,7 +63,7 @@ def test_edges_the_depth_shows_hidden_are_not_scored(part):
     assert blind < unhidden - 0.3, (blind, unhidden)
     assert seeing > unhidden - 0.05, (seeing, unhidden)
 
-    edges = model_edges(caster, POSE, cam, object_roi(cam, POSE, d, pad=0.3))
+    edges = model_edges(caster, POSE, cam, caster.footprint(POSE, cam, 0.15 * d))
     seen = visible_edges(edges, depth, OCCLUSION_TOLERANCE * d)
     plate_hit = MeshRaycaster(plate.vertices, plate.faces).render(at, cam).hit
     q = np.rint(edges.uv).astype(int)
@@ -84,7 +83,7 @@ def test_a_part_half_out_of_the_image_scores_as_in_full_view(part):
     u = BRACKET_CAM.project(POSE.t[None])[0][0]
     shifted = Pose(POSE.R, POSE.t + [(BRACKET_CAM.width - 1 - u) * POSE.t[2] / BRACKET_CAM.K[0, 0], 0, 0], "cam", "obj")
     rgb = render_rgb({1: mesh}, [(1, shifted)], np.random.default_rng(3), BRACKET_CAM)
-    edges = model_edges(caster, shifted, BRACKET_CAM, object_roi(BRACKET_CAM, shifted, d, pad=0.3))
+    edges = model_edges(caster, shifted, BRACKET_CAM, caster.footprint(shifted, BRACKET_CAM, 0.15 * d))
     assert len(edges.uv) and edges.uv[:, 0].max() <= BRACKET_CAM.width - 1
     assert pose_edge_score(rgb, caster, shifted, BRACKET_CAM, d) > full - 0.05 > 0.75
 
@@ -101,7 +100,7 @@ def test_a_pose_the_depth_shows_almost_all_hidden_is_scored_on_all_its_edges(par
         scene = [(1, POSE), (2, Pose(np.eye(3), POSE.t + [offset, 0.0, -0.05], "cam", "obj"))]
         rgb = render_rgb({1: mesh, 2: wall}, scene, np.random.default_rng(2), BRACKET_CAM)
         depth = render_depth({1: mesh, 2: wall}, scene, BRACKET_CAM)
-        edges = model_edges(caster, POSE, BRACKET_CAM, object_roi(BRACKET_CAM, POSE, d, pad=0.3))
+        edges = model_edges(caster, POSE, BRACKET_CAM, caster.footprint(POSE, BRACKET_CAM, 0.15 * d))
         return rgb, depth, visible_edges(edges, depth, OCCLUSION_TOLERANCE * d).mean()
 
     rgb, depth, seen = behind(0.22)  # the wall's border crosses the region; a strip of the part shows
@@ -143,7 +142,7 @@ def test_the_whole_images_edges_prepared_once_score_as_each_poses_own_region(par
         own = pose_edge_score(rgb, caster, pose, BRACKET_CAM, d)
         assert own is not None
         assert pose_edge_score(rgb, caster, pose, BRACKET_CAM, d, image_edges=whole) == pytest.approx(own, abs=0.01)
-    x, y, w, h = object_roi(BRACKET_CAM, POSE, d, pad=0.3)
+    x, y, w, h = caster.footprint(POSE, BRACKET_CAM, 0.15 * d)
     flat = rgb.copy()
     flat[y - 5 : y + h + 5, x - 5 : x + w + 5] = 128  # the pose's region flat (and its step outside it), the rest as it was
     edgy_elsewhere = ImageEdges(flat, (0, 0, BRACKET_CAM.width, BRACKET_CAM.height))

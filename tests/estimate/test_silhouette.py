@@ -8,7 +8,6 @@ import pytest
 
 from fakes import BRACKET_CAM, BRACKET_POSES, render_rgb
 from rigidpose.estimate.edges import ImageEdges
-from rigidpose.estimate.icp import object_roi
 from rigidpose.estimate.mask_refine import grabcut_mask
 from rigidpose.estimate.covariance import displacement_covariance, outline_shift_covariance
 from rigidpose.estimate.silhouette import MaskTarget, SilhouetteConfig, SilhouetteSearch, refine_contour
@@ -116,7 +115,7 @@ def test_edge_templates_propose_a_close_pose(part, search):
     bank = search.templates(1, caster, centre, diameter)
     for k, pose in enumerate(POSES):
         rgb = render_rgb({1: bracket()}, [(1, pose)], np.random.default_rng(k), CAM)
-        edges = ImageEdges(rgb, object_roi(CAM, pose, diameter, pad=0.3))
+        edges = ImageEdges(rgb, caster.footprint(pose, CAM, 0.15 * diameter))
         found = bank.search(_mask(caster, pose), CAM, 0, edges, 5)
         assert len(found) == 5 and found[0][1] >= found[-1][1]
         assert min(np.degrees(f[0].angle_to(pose)) for f in found) < 15.0
@@ -132,7 +131,7 @@ def test_the_image_edges_recover_a_pose_the_mask_misleads(part, search, k, damag
     mask = _damaged(_mask(caster, pose), damage)
     alone = search(1, caster, centre, diameter, CAM, mask)
     assert _add_rel(mesh, alone.pose, pose, diameter) > 0.1
-    found = search(1, caster, centre, diameter, CAM, mask, edges=ImageEdges(rgb, object_roi(CAM, pose, diameter, pad=0.3)))
+    found = search(1, caster, centre, diameter, CAM, mask, edges=ImageEdges(rgb, caster.footprint(pose, CAM, 0.15 * diameter)))
     assert _add_rel(mesh, found.pose, pose, diameter) < 0.05
     assert found.edge > 0.9 and found.quality == pytest.approx(found.iou * found.edge ** search.config.edge_power)
     assert alone.edge is None
@@ -146,7 +145,7 @@ def test_contour_icp_converges_from_a_perturbed_start(part):
     assert _add_rel(mesh, start, pose, diameter) > 0.1
     cfg = SilhouetteConfig()
     target = MaskTarget(_mask(caster, pose))
-    refined, iou, cov, rms = refine_contour(caster, start, CAM, target, diameter, cfg, 10, cfg.gate_px)
+    refined, iou, cov, rms = refine_contour(caster, start, CAM, target, cfg, 10, cfg.gate_px)
     assert cov is not None and iou > 0.95
     assert _add_rel(mesh, refined, pose, diameter) < 0.02
 
@@ -158,7 +157,7 @@ def test_a_start_outside_the_image_is_dropped_not_an_error(part, search):
     pose = POSES[0]
     away = Pose(pose.R, pose.t + np.array([2.0, 0.0, 0.0]), "cam", "obj")
     cfg = SilhouetteConfig()
-    _, iou, cov, _ = refine_contour(caster, away, CAM, MaskTarget(_mask(caster, pose)), diameter, cfg, 3, cfg.gate_px)
+    _, iou, cov, _ = refine_contour(caster, away, CAM, MaskTarget(_mask(caster, pose)), cfg, 3, cfg.gate_px)
     assert cov is None and iou == 0.0
     found = search(1, caster, centre, diameter, CAM, _mask(caster, pose), starts=[away])
     assert found is not None and not found.from_start
@@ -266,7 +265,7 @@ def test_contour_covariance_matches_the_empirical_spread(part):
     errors, variances = [], []
     for _ in range(40):
         target = MaskTarget(_jitter_boundary(truth, rng))
-        refined, _, cov, _ = refine_contour(caster, pose, CAM, target, diameter, cfg, 3, cfg.min_gate_px)
+        refined, _, cov, _ = refine_contour(caster, pose, CAM, target, cfg, 3, cfg.min_gate_px)
         assert cov is not None
         errors.append(np.concatenate([refined.t - pose.t, matrix_to_axis_angle(refined.R @ pose.R.T)]))
         variances.append(np.diag(cov))
@@ -290,7 +289,7 @@ def test_the_search_covariance_matches_its_error_spread(part, k):
     pose = POSES[k]
     truth = _mask(caster, pose)
     edges = ImageEdges(render_rgb({1: mesh}, [(1, pose)], np.random.default_rng(2), CAM),
-                       object_roi(CAM, pose, diameter, pad=0.3))
+                       caster.footprint(pose, CAM, 0.15 * diameter))
     search = SilhouetteSearch(SilhouetteConfig(templates=TemplateConfig(views=10, in_plane=4)))
     rng = np.random.default_rng(3)
     errors, variances = [], []
@@ -321,7 +320,7 @@ def test_boundary_errors_along_the_outline_widen_the_covariance(part):
     left[:, :half] = grown[:, :half]
     for mask, low, high in ((_jitter_boundary(truth, np.random.default_rng(5)), 0.9, 1.3), (left, 5.0, 1000.0)):
         target = MaskTarget(mask)
-        covs = [refine_contour(caster, pose, CAM, target, diameter, SilhouetteConfig(correlated=c), 3, 3.0)[2]
+        covs = [refine_contour(caster, pose, CAM, target, SilhouetteConfig(correlated=c), 3, 3.0)[2]
                 for c in (False, True)]
         scale = np.trace(covs[1]) / np.trace(covs[0])
         assert low < scale < high, scale
@@ -337,9 +336,9 @@ def _cut_bottom(mask: np.ndarray, share: float) -> np.ndarray:
 
 def _cut_case_edges(part) -> ImageEdges:
     """The image's edges around POSES[2] rendered."""
-    mesh, _, _, diameter = part
+    mesh, caster, _, diameter = part
     rgb = render_rgb({1: mesh}, [(1, POSES[2])], np.random.default_rng(2), CAM)
-    return ImageEdges(rgb, object_roi(CAM, POSES[2], diameter, pad=0.3))
+    return ImageEdges(rgb, caster.footprint(POSES[2], CAM, 0.15 * diameter))
 
 
 def _cut_case_search(part, polish: PolishConfig | None, edges: ImageEdges | None):

@@ -46,6 +46,23 @@ def test_rotated_pose_depth_matches_plane_equation(box_renderer):
     assert d[59, 79] == pytest.approx(c / (n @ ray), rel=1e-5)
 
 
+def test_depth_of_a_box_far_from_its_origin_through_a_distorted_lens():
+    """The box moved 0.1 m from its origin, seen through barrel distortion: the renderer casts
+    only the box's footprint, and its depth is that of a cast of the whole image."""
+    from rigidpose.objects.raycast import MeshRaycaster
+
+    verts = BOX.vertices + [0.1, 0.0, 0.0]
+    lens = Camera(CAM.K, 160, 120, "plumb_bob", [-0.25, 0.05, 0.0, 0.0, 0.0])
+    renderer, caster = DepthRenderer(verts, BOX.faces), MeshRaycaster(verts, BOX.faces)
+    for rvec, t in (([0.3, -0.4, 0.2], [-0.1, 0.0, 0.5]), ([2.0, 0.5, -1.0], [-0.05, 0.03, 0.35])):
+        T = Pose.from_rvec_tvec(rvec, t)
+        for camera in (CAM, lens):
+            whole = caster.render(T, camera, normals=False).depth
+            x, y, w, h = renderer.window(T, camera)
+            assert np.count_nonzero(whole) > 100 and w * h < 0.6 * camera.width * camera.height
+            np.testing.assert_array_equal(renderer.render(T, camera), whole)
+
+
 def test_vsd_zero_for_perfect_pose_and_one_off_object(box_renderer):
     T = Pose(axis_angle_to_matrix([0.3, -0.2, 0.1]), [0.01, 0.0, 0.5])
     depth = box_renderer.render(T, CAM)

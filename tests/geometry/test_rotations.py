@@ -137,3 +137,20 @@ def test_bad_quaternions_raise(bad):
 def test_angle_between_is_symmetric(q1, q2):
     R1, R2 = _rot(q1), _rot(q2)
     assert np.isclose(rotation_angle_between(R1, R2), rotation_angle_between(R2, R1), atol=1e-7)
+
+
+def test_is_rotation_is_orthonormal_with_det_plus_one(rng):
+    """The written-out check gives np.allclose(RᵀR, I, atol) and |det R − 1| < atol's verdict on
+    rotations perturbed by 1e-8 to 1e-4, on reflections, and refuses wrong shapes and NaN."""
+    from rigidpose.geometry.rotations import is_rotation
+
+    verdicts = set()
+    for _ in range(2000):
+        R = random_rotation(rng) @ (np.eye(3) + rng.normal(0.0, 10 ** rng.uniform(-8, -4), (3, 3)))
+        R = -R if rng.random() < 0.1 else R
+        for atol in (1e-6, 1e-5):
+            expected = bool(np.allclose(R.T @ R, np.eye(3), atol=atol) and abs(np.linalg.det(R) - 1.0) < atol)
+            assert is_rotation(R, atol) == expected
+            verdicts.add(expected)
+    assert verdicts == {True, False}
+    assert not is_rotation(np.eye(4)) and not is_rotation(np.full((3, 3), np.nan))

@@ -94,3 +94,35 @@ def test_a_strided_cast_is_every_stride_th_pixel_of_the_full_one(monkeypatch):
         np.testing.assert_array_equal(img.sample(image), img.depth)  # the same pixels, back
     with pytest.raises(ValueError, match="stride"):
         caster.render(POSE, PINHOLE, roi, stride=0)
+
+
+def test_the_footprint_holds_the_whole_silhouette_of_a_model_far_from_its_origin():
+    """The bracket moved 0.8 diameters from its origin (as the YCB soup can's middle lies from
+    its origin): the footprint's cast sees every pixel the whole image's cast sees, with and
+    without distortion, near the image's edges too, and is a small part of the image. A
+    sphere about the origin padded by 30 % (the region cast before) cut the silhouette off.
+    Grown, it holds the grown box; reaching behind the camera, it is the whole image."""
+    mesh = bracket()
+    d = float(np.linalg.norm(mesh.extents))
+    caster = MeshRaycaster(mesh.vertices + [0.8 * d, 0.0, 0.0], mesh.faces)
+    rng = np.random.default_rng(3)
+    cut_before = 0
+    for camera in (PINHOLE, DISTORTED):
+        for _ in range(25):
+            R = Pose.from_rvec_tvec(rng.normal(size=3), [0.0, 0.0, 0.0]).R
+            pose = Pose(R, [rng.uniform(-0.15, 0.15), rng.uniform(-0.1, 0.1), rng.uniform(3.0, 5.5) * d])
+            whole = int(caster.render(pose, camera, normals=False).hit.sum())
+            box = caster.footprint(pose, camera)
+            assert whole > 0 and int(caster.render(pose, camera, box, normals=False).hit.sum()) == whole
+            assert box[2] * box[3] < 0.3 * camera.width * camera.height
+            grown = caster.footprint(pose, camera, grow=0.1 * d)
+            assert grown[0] < box[0] and grown[1] < box[1] and grown[0] + grown[2] > box[0] + box[2]
+            c, r = pose.t, 0.65 * d  # the old region: the sphere's square, at its near side
+            uv = camera.project(c + r * np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, -1.0]]))
+            x0, y0 = np.floor(uv[0]).astype(int)
+            x1, y1 = np.ceil(uv[1]).astype(int)
+            sphere = caster.render(pose, camera, (x0, y0, x1 - x0 + 1, y1 - y0 + 1), normals=False)
+            cut_before += int(sphere.hit.sum()) < whole
+    assert cut_before > 10
+    behind = Pose(np.eye(3), [0.0, 0.0, -0.2 * d])  # the box reaches behind the camera
+    assert caster.footprint(behind, PINHOLE) == (0, 0, PINHOLE.width, PINHOLE.height)
