@@ -103,6 +103,8 @@ class MeshRaycaster:
         v = np.asarray(vertices, np.float64).reshape(-1, 3)
         #: (2, 3) the mesh's axis-aligned bounding box in its own frame, metres: min and max corner.
         self.bounds = np.stack([v.min(axis=0), v.max(axis=0)]) if len(v) else np.zeros((2, 3))
+        self._signs = np.array([[sx, sy, sz] for sx in (-1.0, 1.0) for sy in (-1.0, 1.0) for sz in (-1.0, 1.0)])
+        self._corners = 0.5 * (self.bounds[0] + self.bounds[1]) + 0.5 * (self.bounds[1] - self.bounds[0]) * self._signs
 
     def footprint(self, T_cam_obj: Pose, camera: Camera, grow: float = 0.0, margin: int = 2
                   ) -> tuple[int, int, int, int]:
@@ -114,9 +116,7 @@ class MeshRaycaster:
         Cast this region, not a sphere about the object's origin: a CAD model's origin may lie
         far from its middle (the YCB soup can's is 0.8 diameters from it).
         """
-        lo, hi = self.bounds[0] - grow, self.bounds[1] + grow
-        corners = np.stack(np.meshgrid([lo[0], hi[0]], [lo[1], hi[1]], [lo[2], hi[2]], indexing="ij"), -1).reshape(8, 3)
-        p = T_cam_obj.transform(corners)
+        p = T_cam_obj.transform(self._corners + grow * self._signs if grow else self._corners)
         if p[:, 2].min() < 1e-3:
             return 0, 0, int(camera.width), int(camera.height)
         if camera.has_distortion:  # the box's image lies inside the distorted outline of its undistorted bounds

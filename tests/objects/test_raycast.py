@@ -126,3 +126,25 @@ def test_the_footprint_holds_the_whole_silhouette_of_a_model_far_from_its_origin
     assert cut_before > 10
     behind = Pose(np.eye(3), [0.0, 0.0, -0.2 * d])  # the box reaches behind the camera
     assert caster.footprint(behind, PINHOLE) == (0, 0, PINHOLE.width, PINHOLE.height)
+
+
+def test_the_footprint_holds_parts_at_the_edge_of_strongly_distorted_views():
+    """Strong barrel distortion and a fisheye, parts anywhere in view and partly out of it: the
+    footprint's cast sees every pixel the whole image's cast sees."""
+    mesh = bracket()
+    d = float(np.linalg.norm(mesh.extents))
+    caster = MeshRaycaster(mesh.vertices, mesh.faces)
+    wide = np.array([[400.0, 0, 320], [0, 400.0, 240], [0, 0, 1]])
+    rng = np.random.default_rng(4)
+    for camera in (Camera(wide, 640, 480, "plumb_bob", [-0.35, 0.12, 0.0, 0.0, -0.02]),
+                   Camera(wide, 640, 480, "equidistant", [0.1, -0.05, 0.01, 0.0])):
+        seen = 0
+        for _ in range(40):
+            z = rng.uniform(1.5, 4.0) * d
+            R = Pose.from_rvec_tvec(rng.normal(size=3), [0.0, 0.0, 0.0]).R
+            pose = Pose(R, [rng.uniform(-1.2, 1.2) * z, rng.uniform(-1.0, 1.0) * z, z])
+            whole = int(caster.render(pose, camera, normals=False).hit.sum())
+            box = caster.render(pose, camera, caster.footprint(pose, camera), normals=False)
+            assert int(box.hit.sum()) == whole
+            seen += whole > 0
+        assert seen > 25
