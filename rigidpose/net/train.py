@@ -39,7 +39,7 @@ from rigidpose.net.data import CropConfig, PoseCropDataset
 from rigidpose.net.decode import decode_keypoints
 from rigidpose.net.distributed import DistInfo, init_distributed, shutdown
 from rigidpose.net.loop import LoopConfig, Task, fit, lr_at
-from rigidpose.net.losses import posenet_loss
+from rigidpose.net.losses import POSENET_WEIGHTS, posenet_loss
 from rigidpose.net.pose_coding import pose_centre
 from rigidpose.net.posenet import OUTPUT_STRIDE, PoseNet, PoseNetConfig
 from rigidpose.net.rotations import angle_between, sixd_to_matrix
@@ -72,6 +72,8 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 512
     heatmap_loss: str = "focal"
+    # the visible-mask loss's weight in PoseNet's loss (the other heads weigh 1; see losses.POSENET_WEIGHTS)
+    mask_weight: float = POSENET_WEIGHTS["mask"]
     coords: bool = False  # the dense-coordinate head (rigidpose.net.coords); off: it cost steps and gained nothing here
     channels_last: bool = True
     loader_workers: int = 0  # processes preparing batches beside the training process
@@ -101,6 +103,8 @@ class TrainConfig:
         if not (0.0 <= self.augment.p_background <= 1.0 and 0.0 <= self.detector_background_swap <= 1.0):
             raise ValueError(f"background swap probabilities must be in [0, 1], got {self.augment.p_background} "
                              f"(PoseNet) and {self.detector_background_swap} (detector)")
+        if not 0.0 <= self.mask_weight < math.inf:  # also refuses NaN
+            raise ValueError(f"the mask loss weight must be a finite number, 0 or more, got {self.mask_weight}")
         if self.loader_workers < 0:
             raise ValueError(f"loader workers must be 0 or more, got {self.loader_workers}")
 
@@ -176,7 +180,7 @@ def decode_centre(trans: torch.Tensor, K: torch.Tensor, size: int, diameter: tor
 
 @torch.no_grad()
 def validate(model: PoseNet, loader, device: torch.device, objects: Mapping[int, ValObject] | None = None,
-             allocentric: bool = True) -> dict[str, float]:
+             allocentric: bool = True, loss_options: Mapping | None = None) -> dict[str, float]:
     """Validation metrics of PoseNet on held-out crops.
 
     ``val_kp_px``: mean keypoint error in image pixels; the direct head's
@@ -184,7 +188,8 @@ def validate(model: PoseNet, loader, device: torch.device, objects: Mapping[int,
     (minimum over the symmetry set) and ``val_trans_mm`` (median): position error of the
     coded point (the card's ``pose_centre``) in millimetres; ``val_mask_iou``: mean IoU of the
     visible-mask head (probability > 0.5) against the target mask (cell coverage > 0.5), the
-    mask that ICP and the depth search take their points from; ``val_loss``. With ``objects``
+    mask that ICP and the depth search take their points from; ``val_loss``, :func:`posenet_loss`
+    with the keyword arguments ``loss_options`` (the training loss's weights). With ``objects``
     (network object index → :class:`~rigidpose.net.val_pose.ValObject`) also
     ``val_add_kp`` / ``val_add_direct``: the share of crops whose keypoint-PnP / direct-head
     pose is within ADD(-S) 0.1 d of the GT, and with a coordinate head ``val_add_dense``
@@ -197,7 +202,7 @@ def validate(model: PoseNet, loader, device: torch.device, objects: Mapping[int,
     for batch in loader:
         batch = {k: v.to(device) for k, v in batch.items()}
         out = model(batch["image"], batch["obj_index"])
-        losses.append(posenet_loss(out, batch)["total"].item())
+        losses.append(posenet_loss(out, batch, **(loss_options or {}))["total"].item())
         uv, _ = decode_keypoints(out["heatmaps"].float(), out["offsets"].float(), OUTPUT_STRIDE)
         size = batch["image"].shape[-1]
         zoom = size / batch["box"][:, 2]  # crop pixels per image pixel
@@ -250,14 +255,17 @@ def posenet_task(cfg: TrainConfig, bop: BopDataset, obj_ids: list[int]) -> Task:
         torch.manual_seed(cfg.seed)
         model = PoseNet(PoseNetConfig.from_dict(card.config))
 
+    loss_options = {"weights": {"mask": cfg.mask_weight}, "heatmap_loss": cfg.heatmap_loss}
+
     def loss(net, batch):
-        return posenet_loss(net(batch["image"], batch["obj_index"]), batch, heatmap_loss=cfg.heatmap_loss)
+        return posenet_loss(net(batch["image"], batch["obj_index"]), batch, **loss_options)
 
     infos = bop.models_info
     val_objects = {i: ValObject(keypoints[o], bop.models[o].surface_points(500), infos[o].diameter,
                                 infos[o].symmetries.is_symmetric, pose_centre(infos[o]), CoordFrame.of(infos[o]))
                    for i, o in enumerate(obj_ids)}
-    validate_fn = functools.partial(validate, objects=val_objects, allocentric=model.config.allocentric)
+    validate_fn = functools.partial(validate, objects=val_objects, allocentric=model.config.allocentric,
+                                    loss_options=loss_options)
 
     def describe(row: dict) -> str:
         return (f"loss {row['train_loss']:.4f}, val keypoint error {row['val_kp_px']:.2f} px, direct head "

@@ -100,10 +100,16 @@ def test_cli_train_and_errors(data, tmp_path, capsys):
     config = json.loads((out / "last.json").read_text())["training"]["config"]
     # the background swap: on for PoseNet's crops, off for the detector's whole images
     assert config["augment"]["p_background"] == 0.5 and config["detector_background_swap"] == 0.0
-    swap = ["--background-swap", "0.2", "--detector-background-swap", "0.3", "--out", str(tmp_path / "swap")]
+    assert config["mask_weight"] == 5.0  # the card says how the mask head was weighted
+    swap = ["--background-swap", "0.2", "--detector-background-swap", "0.3", "--mask-weight", "2",
+            "--out", str(tmp_path / "swap")]
     assert main([*args, "--no-detector", *swap]) == 0
     config = json.loads((tmp_path / "swap" / "last.json").read_text())["training"]["config"]
     assert config["augment"]["p_background"] == 0.2 and config["detector_background_swap"] == 0.3
+    assert config["mask_weight"] == 2.0
+    for bad in ("nan", "-1", "inf"):
+        assert main([*args, "--mask-weight", bad]) == 1
+        assert "mask loss weight must be a finite number, 0 or more" in capsys.readouterr().err
     assert main([*args, "--detector-background-swap", "1.5"]) == 1
     assert "background swap probabilities must be in [0, 1]" in capsys.readouterr().err
     assert main([*args, "--detector-share", "1.5"]) == 1
@@ -112,6 +118,26 @@ def test_cli_train_and_errors(data, tmp_path, capsys):
     assert "no object(s) [7]" in capsys.readouterr().err
     assert main([*args[:5], "--width", "2.0", "--no-progress"]) == 1
     assert "width multiplier" in capsys.readouterr().err
+
+
+def test_the_mask_weight_scales_the_mask_loss_in_training_and_validation(data, tmp_path):
+    from rigidpose.bop import BopDataset
+    from rigidpose.net.losses import POSENET_WEIGHTS
+    from rigidpose.net.train import posenet_task
+
+    assert TrainConfig(data="", out="").mask_weight == POSENET_WEIGHTS["mask"] == 5.0
+    bop = BopDataset(data)
+    tasks = {w: posenet_task(config(data, tmp_path / str(w), mask_weight=w), bop, [1, 2]) for w in (0.0, 1.0, 3.0)}
+    batch = next(iter(torch.utils.data.DataLoader(tasks[1.0].val_ds, batch_size=4)))
+    net = tasks[1.0].model.eval()
+    with torch.no_grad():
+        parts = {w: t.loss(net, batch) for w, t in tasks.items()}
+        assert parts[1.0]["mask"] > 0
+        for w in (0.0, 3.0):  # the same terms, the mask's weighed w times
+            torch.testing.assert_close(parts[w]["total"], parts[1.0]["total"] + (w - 1.0) * parts[1.0]["mask"])
+        loader = torch.utils.data.DataLoader(tasks[1.0].val_ds, batch_size=4)
+        val = {w: t.validate(net, loader, torch.device("cpu"))["val_loss"] for w, t in tasks.items()}
+    assert val[0.0] < val[1.0] < val[3.0]  # the held-out loss that picks ``best`` weighs the mask alike
 
 
 def test_resume_refuses_a_half_saved_epoch(data, straight, tmp_path):
