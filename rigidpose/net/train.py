@@ -72,7 +72,8 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 512
     heatmap_loss: str = "focal"
-    # the visible-mask loss's weight in PoseNet's loss (the other heads weigh 1; see losses.POSENET_WEIGHTS)
+    # the visible-mask loss's weight in PoseNet's loss (heatmaps, offsets and the direct pose weigh 1, the
+    # coordinates 10; see losses.POSENET_WEIGHTS). A run resumed from a card without it continues at this value.
     mask_weight: float = POSENET_WEIGHTS["mask"]
     coords: bool = False  # the dense-coordinate head (rigidpose.net.coords); off: it cost steps and gained nothing here
     channels_last: bool = True
