@@ -34,6 +34,7 @@ from rigidpose.bop.dataset import BopDataset
 from rigidpose.errors import DataError, RigidposeError
 from rigidpose.net.augment import AugmentConfig
 from rigidpose.net.card import CardObject, ModelCard
+from rigidpose.net.checkpoint import checkpoint_paths, load_card
 from rigidpose.net.coords import CoordFrame
 from rigidpose.net.data import CropConfig, PoseCropDataset
 from rigidpose.net.decode import decode_keypoints
@@ -73,7 +74,8 @@ class TrainConfig:
     max_val_samples: int = 512
     heatmap_loss: str = "focal"
     # the visible-mask loss's weight in PoseNet's loss (heatmaps, offsets and the direct pose weigh 1, the
-    # coordinates 10; see losses.POSENET_WEIGHTS). A run resumed from a card without it continues at this value.
+    # coordinates 10; see losses.POSENET_WEIGHTS). A run is resumed only at the weight it was trained with
+    # (check_resume; runs whose card does not record it were trained at 1).
     mask_weight: float = POSENET_WEIGHTS["mask"]
     coords: bool = False  # the dense-coordinate head (rigidpose.net.coords); off: it cost steps and gained nothing here
     channels_last: bool = True
@@ -304,6 +306,8 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, info: DistInfo, dev: 
     missing = sorted(set(obj_ids) - set(bop.models_info))
     if missing:
         raise DataError(f"dataset {bop.root} has no object(s) {missing}; its models are {sorted(bop.models_info)}")
+    if resume:
+        check_resume(cfg)
     task = posenet_task(cfg, bop, obj_ids)
     rows, trained = fit(_on(task, dev), cfg.loop("posenet"), info, dev, resume=resume, progress=progress,
                         stop_after=stop_after)
@@ -318,6 +322,24 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, info: DistInfo, dev: 
         det = _on(det_task, dev)
         det_rows, _ = fit(det, cfg.loop("detector"), info, dev, resume=resume, progress=progress, stop_after=left)
     return TrainResult(rows, det_rows)
+
+
+def check_resume(cfg: TrainConfig) -> None:
+    """Refuse to resume a run whose PoseNet was trained with another mask loss weight.
+
+    The resumed epochs would optimise another loss than the saved ones, with the optimiser's
+    state of the first, and the card would record one weight for both. A card without the
+    weight is from before it was recorded (session 21), when it was 1.
+    """
+    last = Path(cfg.out) / "last"
+    if not checkpoint_paths(last)[2].exists():
+        return  # nothing to resume: training starts afresh
+    saved = load_card(last).training.get("config", {})
+    was = float(saved.get("mask_weight", 1.0))
+    if was != cfg.mask_weight:
+        origin = "" if "mask_weight" in saved else " (its card predates the setting, which was then 1)"
+        raise RigidposeError(f"cannot resume {cfg.out}: its pose network was trained with mask loss weight {was:g}"
+                             f"{origin}, not {cfg.mask_weight:g}; resume with --mask-weight {was:g}")
 
 
 def _on(task: Task, dev: torch.device) -> Task:

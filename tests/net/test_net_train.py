@@ -75,6 +75,22 @@ def test_killed_run_resumes_exactly(data, straight, tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
 
 
+def test_a_run_resumes_only_at_the_mask_weight_it_was_trained_with(data, tmp_path):
+    out = tmp_path / "w"
+    train(config(data, out, mask_weight=2.0), progress=False, stop_after=1)
+    with pytest.raises(RigidposeError, match=r"trained with mask loss weight 2, not 5; resume with --mask-weight 2"):
+        train(config(data, out), progress=False, resume=True)
+    # a card from before the weight was recorded: the run was trained at 1
+    card = json.loads((out / "last.json").read_text())
+    del card["training"]["config"]["mask_weight"]
+    (out / "last.json").write_text(json.dumps(card))
+    with pytest.raises(RigidposeError, match=r"weight 1 \(its card predates the setting, which was then 1\), not 2"):
+        train(config(data, out, mask_weight=2.0), progress=False, resume=True)
+    rows = train(config(data, out, mask_weight=1.0), progress=False, resume=True).posenet
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert train(config(data, tmp_path / "fresh", epochs=1), progress=False, resume=True).posenet  # nothing to resume
+
+
 def test_loader_workers_give_the_same_run(data, straight, tmp_path):
     """Batches prepared in a worker process are the batches prepared in this one."""
     rows = train(config(data, tmp_path / "w", loader_workers=1), progress=False).posenet
