@@ -334,8 +334,15 @@ def check_resume(cfg: TrainConfig) -> None:
     last = Path(cfg.out) / "last"
     if not checkpoint_paths(last)[2].exists():
         return  # nothing to resume: training starts afresh
-    saved = load_card(last).training.get("config", {})
-    was = float(saved.get("mask_weight", 1.0))
+    saved = load_card(last).training.get("config")
+    saved = saved if isinstance(saved, dict) else {}
+    try:
+        was = float(saved.get("mask_weight", 1.0))
+    except (TypeError, ValueError):
+        was = math.nan
+    if not math.isfinite(was):
+        raise RigidposeError(f"cannot resume {cfg.out}: its card's training config records mask loss weight "
+                             f"{saved.get('mask_weight')!r}, not a number (the card is damaged; start a new run)")
     if was != cfg.mask_weight:
         origin = "" if "mask_weight" in saved else " (its card predates the setting, which was then 1)"
         raise RigidposeError(f"cannot resume {cfg.out}: its pose network was trained with mask loss weight {was:g}"

@@ -86,6 +86,12 @@ def test_a_run_resumes_only_at_the_mask_weight_it_was_trained_with(data, tmp_pat
     (out / "last.json").write_text(json.dumps(card))
     with pytest.raises(RigidposeError, match=r"weight 1 \(its card predates the setting, which was then 1\), not 2"):
         train(config(data, out, mask_weight=2.0), progress=False, resume=True)
+    card["training"]["config"]["mask_weight"] = "heavy"  # a damaged card: one line, not a traceback
+    (out / "last.json").write_text(json.dumps(card))
+    with pytest.raises(RigidposeError, match=r"records mask loss weight 'heavy', not a number"):
+        train(config(data, out, mask_weight=1.0), progress=False, resume=True)
+    del card["training"]["config"]["mask_weight"]
+    (out / "last.json").write_text(json.dumps(card))
     rows = train(config(data, out, mask_weight=1.0), progress=False, resume=True).posenet
     assert [r["epoch"] for r in rows] == [1, 2]
     assert train(config(data, tmp_path / "fresh", epochs=1), progress=False, resume=True).posenet  # nothing to resume
