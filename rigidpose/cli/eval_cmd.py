@@ -10,7 +10,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "eval",
         help="evaluate pose estimates (BOP results CSV) against a BOP dataset",
         description="Match the estimates of a BOP results CSV to the ground truth of a BOP dataset "
-        "and print recall per object and overall: ADD(-S) at 0.1 d, AR_MSSD, AR_MSPD, AR_VSD and AR.",
+        "and print recall per object and overall: ADD(-S) at 0.1 d, AR_MSSD, AR_MSPD, AR_VSD and AR; then "
+        "ADD(-S) by how much of each target is in view (visib_fract bins 10-30, 30-50, 50-70, 70-90 and "
+        "90-100 %).",
     )
     p.add_argument("--results", required=True, help="BOP results CSV (scene_id,im_id,obj_id,score,R,t,time)")
     p.add_argument("--dataset", required=True, help="BOP dataset root (camera.json, models/, <split>/)")

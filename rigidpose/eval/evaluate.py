@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,8 +19,9 @@ from rigidpose.bop import BopDataset, ResultRow
 from rigidpose.errors import DataError
 from rigidpose.eval import pose_error as pe
 from rigidpose.eval.depth_render import DepthRenderer
-from rigidpose.eval.matching import count_matches, top_estimates
-from rigidpose.eval.recall import ADD_CURVE_THRESHOLDS, MIN_VISIB_FRACT, VSD_TAUS, RecallCounts, thresholds
+from rigidpose.eval.matching import count_matches, match_poses, top_estimates
+from rigidpose.eval.recall import (ADD_CURVE_THRESHOLDS, MIN_VISIB_FRACT, VSD_TAUS, RecallCounts,
+                                   VisibilityRecall, thresholds)
 from rigidpose.geometry import Camera
 
 #: Metrics ``evaluate`` knows, in report order.
@@ -68,11 +69,14 @@ class EvalResult:
 
     ``add_curve`` counts ADD(-S) matches at every ``ADD_CURVE_THRESHOLDS`` level (for the
     recall-vs-threshold plot) when "add" is evaluated; the reported ADD(-S) stays at 0.1·d.
+    ``add_by_visibility`` counts the ADD(-S) targets and correct matches at 0.1·d by how
+    much of each target is in view.
     """
 
     metrics: tuple[str, ...]
     counts: dict[str, RecallCounts]
     add_curve: RecallCounts = field(default_factory=lambda: RecallCounts.empty(len(ADD_CURVE_THRESHOLDS)))
+    add_by_visibility: VisibilityRecall = field(default_factory=VisibilityRecall)
     n_images: int = 0
     n_estimates: int = 0
     n_estimates_evaluated: int = 0
@@ -151,37 +155,46 @@ def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalRe
             f"{len(gts)} entries to match scene_gt.json, found {0 if infos is None else len(infos)}"
         )
     camera = dataset.image_camera(split, scene_id, im_id).camera
-    depth = None
+    depth = cache(lambda: dataset.read_depth(split, scene_id, im_id))  # read once, when VSD first needs it
     for obj_id in sorted({g.obj_id for g in gts}):
         idx = [k for k, g in enumerate(gts) if g.obj_id == obj_id]
-        valid = np.array([infos[k].visib_fract >= MIN_VISIB_FRACT for k in idx])
+        visib = np.array([infos[k].visib_fract for k in idx])
+        valid = visib >= MIN_VISIB_FRACT
         n_targets = int(valid.sum())
         for m in res.metrics:
             res.counts[m].add_targets(obj_id, n_targets)
         if "add" in res.metrics:
             res.add_curve.add_targets(obj_id, n_targets)
         cands = by_image.get((scene_id, im_id, obj_id), [])
-        if n_targets == 0 or not cands:
-            continue
-        ests = [cands[k] for k in top_estimates([c.estimate.score for c in cands], n_targets)]
-        res.n_estimates_evaluated += len(ests)
-        obj = _eval_object(dataset, objs, obj_id, n_points)
-        obj_gts = [gts[k] for k in idx]
-        scores = [e.estimate.score for e in ests]
-        for m in res.metrics:
-            ths = thresholds(m, obj.diameter, camera.width)
-            if m == "vsd":
-                if depth is None:
-                    depth = dataset.read_depth(split, scene_id, im_id)
-                errs = _vsd_errors(obj, ests, obj_gts, depth, camera, res)
-                counts = np.concatenate([count_matches(scores, E, ths, valid) for E in errs])
-            else:
-                errs = _errors(m, obj, ests, obj_gts, camera)
-                counts = count_matches(scores, errs, ths, valid)
-                if m == "add":
-                    curve = count_matches(scores, errs, ADD_CURVE_THRESHOLDS * obj.diameter, valid)
-                    res.add_curve.add_matches(obj_id, curve)
-            res.counts[m].add_matches(obj_id, counts)
+        matched = []
+        if n_targets and cands:
+            ests = [cands[k] for k in top_estimates([c.estimate.score for c in cands], n_targets)]
+            res.n_estimates_evaluated += len(ests)
+            obj = _eval_object(dataset, objs, obj_id, n_points)
+            matched = _score_object(obj, ests, [gts[k] for k in idx], valid, camera, depth, res)
+        if "add" in res.metrics:
+            res.add_by_visibility.add(visib, valid, matched)
+
+
+def _score_object(obj: EvalObject, ests, gts, valid, camera: Camera, depth, res: EvalResult) -> list[int]:
+    """Count one image-object's correct matches for every metric; ``depth()`` gives the image's
+    depth (VSD). Returns the indices of the GT instances that ADD(-S) matched correctly."""
+    scores = [e.estimate.score for e in ests]
+    matched: list[int] = []
+    for m in res.metrics:
+        ths = thresholds(m, obj.diameter, camera.width)
+        if m == "vsd":
+            errs = _vsd_errors(obj, ests, gts, depth(), camera, res)
+            counts = np.concatenate([count_matches(scores, E, ths, valid) for E in errs])
+        else:
+            errs = _errors(m, obj, ests, gts, camera)
+            counts = count_matches(scores, errs, ths, valid)
+            if m == "add":
+                curve = count_matches(scores, errs, ADD_CURVE_THRESHOLDS * obj.diameter, valid)
+                res.add_curve.add_matches(obj.obj_id, curve)
+                matched = [g for _, g in match_poses(scores, errs, ths[0], valid)]
+        res.counts[m].add_matches(obj.obj_id, counts)
+    return matched
 
 
 def _vsd_errors(obj: EvalObject, ests, gts, depth, camera: Camera, res: EvalResult) -> NDArray:

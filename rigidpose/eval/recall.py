@@ -31,6 +31,9 @@ VSD_DELTA = 0.015
 MIN_VISIB_FRACT = 0.1
 #: The metrics whose mean is the BOP average recall.
 AR_METRICS = ("vsd", "mssd", "mspd")
+#: Edges of the visibility bins that ADD(-S) recall is broken down by: the fraction of the
+#: object's silhouette in view (``visib_fract``), bins [a, b), the last one closed.
+VISIBILITY_BINS = (0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 
 
 def mspd_thresholds(image_width: int) -> NDArray[np.float64]:
@@ -99,3 +102,51 @@ def average_recall(per_metric: dict[str, float]) -> float | None:
     """BOP AR: mean of VSD, MSSD and MSPD average recalls, over those present (None if none)."""
     vals = [per_metric[m] for m in AR_METRICS if m in per_metric]
     return float(np.mean(vals)) if vals else None
+
+
+@dataclass
+class VisibilityRecall:
+    """ADD(-S) correct matches and targets per visibility bin, over all objects.
+
+    A pose that is right from the visible part alone gets harder as less of the object is
+    in view, so a recall is only comparable between test sets of similar occlusion; this
+    breakdown shows where the misses lie. ``edges`` (N+1,) bound N bins [a, b), the last
+    one closed; ``matched`` and ``targets`` are (N,) counts.
+    """
+
+    edges: tuple[float, ...] = VISIBILITY_BINS
+    matched: NDArray[np.int64] | None = None
+    targets: NDArray[np.int64] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.edges) - 1
+        if n < 1 or np.any(np.diff(self.edges) <= 0):
+            raise ValueError(f"visibility bin edges must increase, got {self.edges}")
+        self.matched = np.zeros(n, np.int64) if self.matched is None else np.asarray(self.matched, np.int64)
+        self.targets = np.zeros(n, np.int64) if self.targets is None else np.asarray(self.targets, np.int64)
+
+    def bins(self, visib_fract) -> NDArray[np.int64]:
+        """Bin index of each visible fraction (G,); values below the first edge get −1."""
+        v = np.asarray(visib_fract, dtype=np.float64)
+        b = np.searchsorted(np.asarray(self.edges), v, side="right") - 1
+        b = np.minimum(b, len(self.edges) - 2)  # the last bin is closed: 1.0 falls in it
+        return np.where(v < self.edges[0], -1, b)
+
+    def add(self, visib_fract, valid, matched_gt) -> None:
+        """Count one image-object's targets: ``visib_fract`` and ``valid`` (G,), ``matched_gt`` the
+        indices of the GT instances that an estimate matched correctly."""
+        b = self.bins(visib_fract)
+        valid = np.asarray(valid, bool) & (b >= 0)
+        np.add.at(self.targets, b[valid], 1)
+        hit = np.zeros(len(b), bool)
+        hit[list(matched_gt)] = True
+        np.add.at(self.matched, b[valid & hit], 1)
+
+    def recalls(self) -> NDArray[np.float64]:
+        """Recall per bin (N,); NaN for a bin without targets."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.targets > 0, self.matched / np.maximum(self.targets, 1), np.nan)
+
+    def labels(self) -> list[str]:
+        """Bin names in percent, e.g. ``"10-30 %"``."""
+        return [f"{100 * a:.0f}-{100 * b:.0f} %" for a, b in zip(self.edges[:-1], self.edges[1:])]

@@ -2,16 +2,20 @@
 
 Recalls are fractions in [0, 1]. ``add`` is ADD for objects without symmetries and
 ADD-S for symmetric ones, at 0.1·d; ``mssd``/``mspd``/``vsd`` are average recalls over
-their BOP thresholds; ``ar`` is the mean of those three that were computed.
+their BOP thresholds; ``ar`` is the mean of those three that were computed. With ADD(-S),
+the report also breaks it down by how much of each target is in view
+(:class:`~rigidpose.eval.recall.VisibilityRecall`).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from rigidpose.bop.jsonio import PathLike, write_json_atomic
 from rigidpose.eval.evaluate import EvalResult
 from rigidpose.eval.recall import (
     ADD_THRESHOLD, AR_METRICS, MIN_VISIB_FRACT, MSPD_THRESHOLDS_PX, MSSD_THRESHOLDS, VSD_DELTA,
-    VSD_TAUS, VSD_THRESHOLDS, average_recall,
+    VSD_TAUS, VSD_THRESHOLDS, VisibilityRecall, average_recall,
 )
 
 _HEAD = {"add": "ADD(-S)", "mssd": "AR_MSSD", "mspd": "AR_MSPD", "vsd": "AR_VSD"}
@@ -49,6 +53,8 @@ def result_to_json(result: EvalResult, **meta: object) -> dict:
         str(k): {**scores(result, k), "symmetric": bool(result.symmetric.get(k, False))}
         for k in result.obj_ids
     }
+    if "add" in result.metrics:
+        d["add_by_visibility"] = visibility_json(result.add_by_visibility)
     d["n_images"] = result.n_images
     d["n_estimates"] = result.n_estimates
     d["n_estimates_evaluated"] = result.n_estimates_evaluated
@@ -74,7 +80,24 @@ def format_table(result: EvalResult) -> str:
         lines.append(f"{name:>8} {s['n_targets']:>8} " + " ".join(f"{_fmt(v):>8}" for v in vals))
     ar_of = ", ".join(scores(result)["ar_metrics"]) or "none"
     lines.append(f"(recall in %; AR = mean of {ar_of}; ADD-S for symmetric objects)")
+    if "add" in result.metrics:
+        lines += ["", *format_visibility(result.add_by_visibility)]
     return "\n".join(lines)
+
+
+def format_visibility(vis: VisibilityRecall) -> list[str]:
+    """Lines of a text table: ADD(-S) targets and recall (%) per visible-fraction bin."""
+    rec = [None if np.isnan(r) else float(r) for r in vis.recalls()]
+    return [f"{'visible':>8} " + " ".join(f"{c:>9}" for c in vis.labels()),
+            f"{'targets':>8} " + " ".join(f"{int(n):>9}" for n in vis.targets),
+            f"{'ADD(-S)':>8} " + " ".join(f"{_fmt(r):>9}" for r in rec),
+            "(ADD(-S) recall in % of the targets by how much of each is in view)"]
+
+
+def visibility_json(vis: VisibilityRecall) -> dict:
+    """The breakdown as JSON values: bin edges, targets, matches and recalls (None for empty bins)."""
+    return {"edges": list(vis.edges), "targets": vis.targets.tolist(), "matched": vis.matched.tolist(),
+            "recall": [None if np.isnan(r) else float(r) for r in vis.recalls()]}
 
 
 def write_report_json(path: PathLike, result: EvalResult, **meta: object) -> None:

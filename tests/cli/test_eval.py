@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -81,6 +82,31 @@ def test_eval_end_to_end_recalls(tiny_bop, tmp_path, capsys):
     assert lines[0].split() == ["object", "targets", "ADD(-S)", "AR_MSSD", "AR_MSPD", "AR_VSD", "AR"]
     assert lines[1].split()[:5] == ["1", "3", "66.7", "63.3", "63.3"]
     assert lines[2].split()[0] == "all"
+    # ADD(-S) by how much of each target is in view: all three targets are fully in view.
+    assert rep["add_by_visibility"]["targets"] == [0, 0, 0, 0, 3]
+    assert rep["add_by_visibility"]["matched"] == [0, 0, 0, 0, 2]
+    assert rep["add_by_visibility"]["recall"] == [None, None, None, None, pytest.approx(2 / 3)]
+    assert lines[5].split() == ["visible", "10-30", "%", "30-50", "%", "50-70", "%", "70-90", "%", "90-100", "%"]
+    assert lines[7].split() == ["ADD(-S)", "-", "-", "-", "-", "66.7"]
+
+
+def test_eval_recall_by_visibility_follows_the_ground_truths_visible_fraction(tiny_bop, tmp_path, capsys):
+    from rigidpose.bop import read_scene_gt_info, write_scene_gt_info
+
+    path = tiny_bop.root / "test" / "000001" / "scene_gt_info.json"
+    infos = read_scene_gt_info(path)
+    infos[1][0] = replace(infos[1][0], visib_fract=0.4)  # the offset, still correct estimate
+    infos[2][0] = replace(infos[2][0], visib_fract=0.25)  # the missed one
+    write_scene_gt_info(path, infos)
+    res = tmp_path / "res.csv"
+    write_results_csv(res, _rows(tiny_bop))
+    out = tmp_path / "report.json"
+    assert cli.main(["eval", "--results", str(res), "--dataset", str(tiny_bop.root), "--no-vsd",
+                     "--metrics", "add", "--out", str(out), "--no-progress"]) == 0
+    vis = json.loads(out.read_text())["add_by_visibility"]
+    assert vis["edges"] == [0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
+    assert vis["targets"] == [1, 1, 0, 0, 1] and vis["matched"] == [0, 1, 0, 0, 1]
+    assert capsys.readouterr().out.splitlines()[6].split() == ["targets", "1", "1", "0", "0", "1"]
 
 
 def test_eval_no_vsd_and_metric_subset(tiny_bop, tmp_path, capsys):

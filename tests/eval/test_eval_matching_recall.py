@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rigidpose.eval import RecallCounts, average_recall, count_matches, match_poses, mspd_thresholds
-from rigidpose.eval.recall import thresholds
+from rigidpose.eval.recall import VisibilityRecall, thresholds
 
 
 def test_highest_score_matches_first_and_each_gt_once():
@@ -57,3 +57,17 @@ def test_thresholds_and_ar():
     assert average_recall({"add": 1.0}) is None
     with pytest.raises(ValueError):
         thresholds("xyz", 1.0, 640)
+
+
+def test_visibility_recall_bins_targets_and_matches():
+    vis = VisibilityRecall()  # bins 10-30, 30-50, 50-70, 70-90, 90-100 %
+    np.testing.assert_array_equal(vis.bins([0.05, 0.1, 0.299, 0.3, 0.9, 1.0]), [-1, 0, 0, 1, 4, 4])
+    # one image-object: GT 0 hidden (not a target), GTs 1-3 targets, GTs 1 and 3 matched
+    vis.add([0.05, 0.2, 0.95, 1.0], [False, True, True, True], [1, 3])
+    vis.add([0.6], [True], [])
+    np.testing.assert_array_equal(vis.targets, [1, 0, 1, 0, 2])
+    np.testing.assert_array_equal(vis.matched, [1, 0, 0, 0, 1])
+    np.testing.assert_allclose(vis.recalls(), [1.0, np.nan, 0.0, np.nan, 0.5])
+    assert vis.labels() == ["10-30 %", "30-50 %", "50-70 %", "70-90 %", "90-100 %"]
+    with pytest.raises(ValueError, match="must increase"):
+        VisibilityRecall(edges=(0.1, 0.5, 0.5))
