@@ -40,7 +40,7 @@ from rigidpose.net.data import CropConfig, PoseCropDataset
 from rigidpose.net.decode import decode_keypoints
 from rigidpose.net.distributed import DistInfo, init_distributed, shutdown
 from rigidpose.net.loop import LoopConfig, Task, fit, lr_at
-from rigidpose.net.losses import POSENET_WEIGHTS, posenet_loss
+from rigidpose.net.losses import MASK_LOSSES, POSENET_WEIGHTS, posenet_loss
 from rigidpose.net.pose_coding import pose_centre
 from rigidpose.net.posenet import OUTPUT_STRIDE, PoseNet, PoseNetConfig
 from rigidpose.net.rotations import angle_between, sixd_to_matrix
@@ -77,6 +77,8 @@ class TrainConfig:
     # coordinates 10; see losses.POSENET_WEIGHTS). A run is resumed only at the weight it was trained with
     # (check_resume; runs whose card does not record it were trained at 1).
     mask_weight: float = POSENET_WEIGHTS["mask"]
+    # the visible mask's loss, one of losses.MASK_LOSSES; resumed only with the same (cards without it: "bce")
+    mask_loss: str = "bce+dice"
     coords: bool = False  # the dense-coordinate head (rigidpose.net.coords); off: it cost steps and gained nothing here
     channels_last: bool = True
     loader_workers: int = 0  # processes preparing batches beside the training process
@@ -108,6 +110,8 @@ class TrainConfig:
                              f"(PoseNet) and {self.detector_background_swap} (detector)")
         if not 0.0 <= self.mask_weight < math.inf:  # also refuses NaN
             raise ValueError(f"the mask loss weight must be a finite number, 0 or more, got {self.mask_weight}")
+        if self.mask_loss not in MASK_LOSSES:
+            raise ValueError(f"the mask loss must be one of {', '.join(MASK_LOSSES)}, got {self.mask_loss!r}")
         if self.loader_workers < 0:
             raise ValueError(f"loader workers must be 0 or more, got {self.loader_workers}")
 
@@ -258,7 +262,8 @@ def posenet_task(cfg: TrainConfig, bop: BopDataset, obj_ids: list[int]) -> Task:
         torch.manual_seed(cfg.seed)
         model = PoseNet(PoseNetConfig.from_dict(card.config))
 
-    loss_options = {"weights": {"mask": cfg.mask_weight}, "heatmap_loss": cfg.heatmap_loss}
+    loss_options = {"weights": {"mask": cfg.mask_weight}, "heatmap_loss": cfg.heatmap_loss,
+                    "mask_loss_kind": cfg.mask_loss}
 
     def loss(net, batch):
         return posenet_loss(net(batch["image"], batch["obj_index"]), batch, **loss_options)
@@ -325,28 +330,45 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, info: DistInfo, dev: 
 
 
 def check_resume(cfg: TrainConfig) -> None:
-    """Refuse to resume a run whose PoseNet was trained with another mask loss weight.
+    """Refuse to resume a run whose PoseNet was trained with another mask loss or mask loss weight.
 
     The resumed epochs would optimise another loss than the saved ones, with the optimiser's
-    state of the first, and the card would record one weight for both. A card without the
-    weight is from before it was recorded (session 21), when it was 1.
+    state of the first, and the card would record one setting for both. A card without the
+    weight is from before it was recorded (session 21), when it was 1; one without the loss
+    from before session 23, when it was BCE alone.
     """
     last = Path(cfg.out) / "last"
     if not checkpoint_paths(last)[2].exists():
         return  # nothing to resume: training starts afresh
     saved = load_card(last).training.get("config")
     saved = saved if isinstance(saved, dict) else {}
+    _same_as_saved(cfg, saved, "mask_weight", 1.0, "mask loss weight", "--mask-weight", _finite, "a number")
+    _same_as_saved(cfg, saved, "mask_loss", "bce", "mask loss", "--mask-loss",
+                   lambda v: v if v in MASK_LOSSES else None, f"one of {', '.join(MASK_LOSSES)}")
+
+
+def _finite(value) -> float | None:
     try:
-        was = float(saved.get("mask_weight", 1.0))
+        v = float(value)
     except (TypeError, ValueError):
-        was = math.nan
-    if not math.isfinite(was):
-        raise RigidposeError(f"cannot resume {cfg.out}: its card's training config records mask loss weight "
-                             f"{saved.get('mask_weight')!r}, not a number (the card is damaged; start a new run)")
-    if was != cfg.mask_weight:
-        origin = "" if "mask_weight" in saved else " (its card predates the setting, which was then 1)"
-        raise RigidposeError(f"cannot resume {cfg.out}: its pose network was trained with mask loss weight {was:g}"
-                             f"{origin}, not {cfg.mask_weight:g}; resume with --mask-weight {was:g}")
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _same_as_saved(cfg: TrainConfig, saved: dict, key: str, legacy, what: str, flag: str, parse,
+                   expected: str) -> None:
+    """Raise unless the saved card's ``key`` (``legacy`` where it predates the setting) is ``cfg``'s."""
+    raw = saved.get(key, legacy)
+    was = parse(raw)
+    if was is None:
+        raise RigidposeError(f"cannot resume {cfg.out}: its card's training config records {what} {raw!r}, "
+                             f"not {expected} (the card is damaged; start a new run)")
+    want = getattr(cfg, key)
+    if was != want:
+        show = (lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+        origin = "" if key in saved else f" (its card predates the setting, which was then {show(legacy)})"
+        raise RigidposeError(f"cannot resume {cfg.out}: its pose network was trained with {what} {show(was)}{origin}, "
+                             f"not {show(want)}; resume with {flag} {show(was)}")
 
 
 def _on(task: Task, dev: torch.device) -> Task:

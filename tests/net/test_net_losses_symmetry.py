@@ -11,6 +11,8 @@ from rigidpose.net.losses import (
     detection_loss,
     focal_heatmap_loss,
     mask_bce_loss,
+    mask_dice_loss,
+    mask_loss,
     mse_heatmap_loss,
     offset_l1_loss,
     symmetric_rotation_loss,
@@ -65,6 +67,30 @@ def test_offset_l1_gathers_at_the_target_cells():
 def test_mask_bce():
     target = (torch.arange(16).reshape(1, 1, 4, 4) % 2).float()
     assert mask_bce_loss((target - 0.5) * 40, target) < 1e-6 < mask_bce_loss(torch.zeros(1, 1, 4, 4), target)
+
+
+def test_mask_dice_weighs_errors_against_the_masks_size():
+    big = torch.zeros(1, 1, 16, 16)
+    big[..., 2:14, 2:14] = 1.0  # 144 cells
+    small = torch.zeros(1, 1, 16, 16)
+    small[..., 6:9, 6:9] = 1.0  # 9 cells
+    logits = lambda m: (m - 0.5) * 40  # noqa: E731 - a confident prediction of mask m
+    assert mask_dice_loss(logits(big), big) < 1e-6 and mask_dice_loss(torch.full_like(big, -20.0), big) > 0.99
+    # The same 3 cells missed: about the same BCE in both crops, a much larger Dice on the small mask.
+    miss_big, miss_small = big.clone(), small.clone()
+    miss_big[..., 2, 2:5] = 0.0
+    miss_small[..., 6, 6:9] = 0.0
+    bce = [mask_bce_loss(logits(p), t).item() for p, t in ((miss_big, big), (miss_small, small))]
+    dice = [mask_dice_loss(logits(p), t).item() for p, t in ((miss_big, big), (miss_small, small))]
+    assert bce[0] == pytest.approx(bce[1], rel=1e-3)
+    assert dice[1] > 10 * dice[0] > 0
+    # per crop, then averaged over the batch
+    both = torch.cat([miss_big, miss_small]), torch.cat([big, small])
+    assert mask_dice_loss(logits(both[0]), both[1]).item() == pytest.approx(np.mean(dice), rel=1e-6)
+    assert mask_loss(logits(miss_small), small, "bce").item() == pytest.approx(bce[1])
+    assert mask_loss(logits(miss_small), small, "bce+dice").item() == pytest.approx(bce[1] + dice[1])
+    with pytest.raises(ValueError, match="mask_loss must be one of"):
+        mask_loss(logits(small), small, "dice")
 
 
 def test_symmetric_rotation_loss_takes_the_minimum(rng):

@@ -75,7 +75,7 @@ def test_killed_run_resumes_exactly(data, straight, tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
 
 
-def test_a_run_resumes_only_at_the_mask_weight_it_was_trained_with(data, tmp_path):
+def test_a_run_resumes_only_with_the_mask_loss_and_weight_it_was_trained_with(data, tmp_path):
     out = tmp_path / "w"
     train(config(data, out, mask_weight=2.0), progress=False, stop_after=1)
     with pytest.raises(RigidposeError, match=r"trained with mask loss weight 2, not 5; resume with --mask-weight 2"):
@@ -91,6 +91,19 @@ def test_a_run_resumes_only_at_the_mask_weight_it_was_trained_with(data, tmp_pat
     with pytest.raises(RigidposeError, match=r"records mask loss weight 'heavy', not a number"):
         train(config(data, out, mask_weight=1.0), progress=False, resume=True)
     del card["training"]["config"]["mask_weight"]
+    (out / "last.json").write_text(json.dumps(card))
+    with pytest.raises(RigidposeError, match=r"trained with mask loss bce\+dice, not bce; resume with --mask-loss bce\+dice"):
+        train(config(data, out, mask_weight=1.0, mask_loss="bce"), progress=False, resume=True)
+    # a card from before the mask loss was recorded: BCE alone
+    del card["training"]["config"]["mask_loss"]
+    (out / "last.json").write_text(json.dumps(card))
+    with pytest.raises(RigidposeError, match=r"loss bce \(its card predates the setting, which was then bce\), not bce\+dice"):
+        train(config(data, out, mask_weight=1.0), progress=False, resume=True)
+    card["training"]["config"]["mask_loss"] = "l2"
+    (out / "last.json").write_text(json.dumps(card))
+    with pytest.raises(RigidposeError, match=r"records mask loss 'l2', not one of bce, bce\+dice \(the card is damaged"):
+        train(config(data, out, mask_weight=1.0), progress=False, resume=True)
+    card["training"]["config"]["mask_loss"] = "bce+dice"
     (out / "last.json").write_text(json.dumps(card))
     rows = train(config(data, out, mask_weight=1.0), progress=False, resume=True).posenet
     assert [r["epoch"] for r in rows] == [1, 2]
@@ -122,13 +135,13 @@ def test_cli_train_and_errors(data, tmp_path, capsys):
     config = json.loads((out / "last.json").read_text())["training"]["config"]
     # the background swap: on for PoseNet's crops, off for the detector's whole images
     assert config["augment"]["p_background"] == 0.5 and config["detector_background_swap"] == 0.0
-    assert config["mask_weight"] == 5.0  # the card says how the mask head was weighted
+    assert config["mask_weight"] == 5.0 and config["mask_loss"] == "bce+dice"  # how the mask head was trained
     swap = ["--background-swap", "0.2", "--detector-background-swap", "0.3", "--mask-weight", "2",
-            "--out", str(tmp_path / "swap")]
+            "--mask-loss", "bce", "--out", str(tmp_path / "swap")]
     assert main([*args, "--no-detector", *swap]) == 0
     config = json.loads((tmp_path / "swap" / "last.json").read_text())["training"]["config"]
     assert config["augment"]["p_background"] == 0.2 and config["detector_background_swap"] == 0.3
-    assert config["mask_weight"] == 2.0
+    assert config["mask_weight"] == 2.0 and config["mask_loss"] == "bce"
     for bad in ("nan", "-1", "inf"):
         assert main([*args, "--mask-weight", bad]) == 1
         assert "mask loss weight must be a finite number, 0 or more" in capsys.readouterr().err
