@@ -188,11 +188,13 @@ def _score_object(obj: EvalObject, ests, gts, valid, camera: Camera, depth, res:
             counts = np.concatenate([count_matches(scores, E, ths, valid) for E in errs])
         else:
             errs = _errors(m, obj, ests, gts, camera)
-            counts = count_matches(scores, errs, ths, valid)
-            if m == "add":
+            if m == "add":  # one threshold: its matches are the count, and say which targets were found
+                matched = [g for _, g in match_poses(scores, errs, ths[0], valid)]
+                counts = np.array([len(matched)])
                 curve = count_matches(scores, errs, ADD_CURVE_THRESHOLDS * obj.diameter, valid)
                 res.add_curve.add_matches(obj.obj_id, curve)
-                matched = [g for _, g in match_poses(scores, errs, ths[0], valid)]
+            else:
+                counts = count_matches(scores, errs, ths, valid)
         res.counts[m].add_matches(obj.obj_id, counts)
     return matched
 

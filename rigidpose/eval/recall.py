@@ -144,8 +144,7 @@ class VisibilityRecall:
 
     def recalls(self) -> NDArray[np.float64]:
         """Recall per bin (N,); NaN for a bin without targets."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.targets > 0, self.matched / np.maximum(self.targets, 1), np.nan)
+        return np.where(self.targets > 0, self.matched / np.maximum(self.targets, 1), np.nan)
 
     def labels(self) -> list[str]:
         """Bin names in percent, e.g. ``"10-30 %"``."""
