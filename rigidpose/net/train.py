@@ -343,8 +343,12 @@ def check_resume(cfg: TrainConfig) -> None:
     saved = load_card(last).training.get("config")
     saved = saved if isinstance(saved, dict) else {}
     _same_as_saved(cfg, saved, "mask_weight", 1.0, "mask loss weight", "--mask-weight", _finite, "a number")
-    _same_as_saved(cfg, saved, "mask_loss", "bce", "mask loss", "--mask-loss",
-                   lambda v: v if v in MASK_LOSSES else None, f"one of {', '.join(MASK_LOSSES)}")
+    _same_as_saved(cfg, saved, "mask_loss", "bce", "mask loss", "--mask-loss", _mask_loss,
+                   f"one of {', '.join(MASK_LOSSES)}")
+
+
+def _mask_loss(value) -> str | None:
+    return value if isinstance(value, str) and value in MASK_LOSSES else None
 
 
 def _finite(value) -> float | None:
@@ -365,10 +369,14 @@ def _same_as_saved(cfg: TrainConfig, saved: dict, key: str, legacy, what: str, f
                              f"not {expected} (the card is damaged; start a new run)")
     want = getattr(cfg, key)
     if was != want:
-        show = (lambda v: f"{v:g}" if isinstance(v, float) else str(v))
-        origin = "" if key in saved else f" (its card predates the setting, which was then {show(legacy)})"
-        raise RigidposeError(f"cannot resume {cfg.out}: its pose network was trained with {what} {show(was)}{origin}, "
-                             f"not {show(want)}; resume with {flag} {show(was)}")
+        origin = "" if key in saved else f" (its card predates the setting, which was then {_show(legacy)})"
+        raise RigidposeError(f"cannot resume {cfg.out}: its pose network was trained with {what} {_show(was)}{origin}, "
+                             f"not {_show(want)}; resume with {flag} {_show(was)}")
+
+
+def _show(value) -> str:
+    """A setting as the command line takes it: numbers without trailing zeros (5, not 5.0)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _on(task: Task, dev: torch.device) -> Task:
