@@ -79,8 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--coords", action="store_true",
                    help="train PoseNet with the dense-coordinate head too (rigidpose train --coords), for the "
                    "dense row")
-    p.add_argument("--detector-input", type=int, metavar="PX",
-                   help="the detector's input long side when predicting (default: the size it was trained at)")
+    p.add_argument("--detector-input", type=int, nargs="+", metavar="PX",
+                   help="the detector's input long side(s) when predicting (default: the size it was trained at and "
+                   "1.5 times it)")
     p.add_argument("--detector-init", choices=("posenet", "scratch"), default="posenet",
                    help="the detector starts from PoseNet's weights (default) or from random ones (the old baseline)")
     p.add_argument("--score-threshold", type=float, default=0.05,

@@ -5,7 +5,9 @@ For every GT instance with ``visib_fract ≥ 0.1`` the best-overlapping detectio
 table gives, per detector, the median of that IoU with the instance's ``bbox_visib``, the
 share of instances boxed at IoU > 0.5 and > 0.7, AP at IoU 0.5 (the training validation's
 matching and AP), detections per image and ms per image (2 cores here). The first
-detector is the baseline the others are read against::
+detector is the baseline the others are read against. Each detector is measured at its
+training input size alone and with the estimator's default pyramid (that size and 1.5 times
+it, boxes merged; ``rigidpose.estimate.detect``), or at the ``--inputs`` given::
 
     .venv/bin/python benchmarks/detector_boxes.py --test /tmp/acc/test \\
         --detectors /tmp/acc_scratch/run/detector /tmp/acc/run/detector
@@ -33,14 +35,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", default="train_synth")
     p.add_argument("--detectors", nargs="+", required=True, help="detector checkpoints or RUN/detector folders")
     p.add_argument("--score-threshold", type=float, default=0.05)
-    p.add_argument("--inputs", type=int, nargs="+", metavar="PX",
-                   help="also measure each detector at these input long sides (default: the one it was trained at)")
+    p.add_argument("--inputs", type=_sizes, nargs="+", metavar="PX[,PX...]",
+                   help="measure each detector at these input long sides; '256,384' runs both and merges the boxes "
+                   "(default: the size it was trained at, then the estimator's default pyramid)")
     return p.parse_args(argv)
 
 
-def measure(path: str, ds, split: str, threshold: float, input_long_side: int | None = None) -> dict:
-    """Box quality of the detector at ``path`` on every image of ``split`` (input long side
-    ``input_long_side`` pixels, or its training size)."""
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected pixels like 256 or 256,384, got {text!r}") from None
+
+
+def measure(path: str, ds, split: str, threshold: float, sizes: tuple[int, ...] | str = "trained") -> dict:
+    """Box quality of the detector at ``path`` on every image of ``split``, at input long
+    sides ``sizes`` (pixels), its training size (``"trained"``) or the estimator's default
+    (``"default"``)."""
     from rigidpose.estimate.detect import DetectStage
     from rigidpose.estimate.models import resolve_detector
     from rigidpose.eval.recall import MIN_VISIB_FRACT
@@ -49,7 +60,9 @@ def measure(path: str, ds, split: str, threshold: float, input_long_side: int | 
     from rigidpose.net.detector_train import average_precision, match_detections
 
     loaded = load_checkpoint(resolve_detector(Path(path), path), kind="detector")
-    stage = DetectStage(loaded.model, loaded.card, score_threshold=threshold, input_long_side=input_long_side)
+    trained_at = int(loaded.card.config.get("input_size", 256))
+    stage = DetectStage(loaded.model, loaded.card, score_threshold=threshold,
+                        input_sizes={"trained": trained_at, "default": None}.get(sizes, sizes))
     best_iou, dets, gts, classes, seconds, images = [], [], [], [], 0.0, 0
     for scene in ds.scenes(split):
         gt, info = ds.gt(split, scene), ds.gt_info(split, scene)
@@ -66,7 +79,7 @@ def measure(path: str, ds, split: str, threshold: float, input_long_side: int | 
             gts.append(target), classes.append(np.array([loaded.card.object_index(g.obj_id) for g, _ in keep]))
     scores, tp, n_gt = match_detections(dets, gts, classes)
     iou = np.asarray(best_iou)
-    label = path if input_long_side is None else f"{path} @ {input_long_side} px"
+    label = f"{path} @ {'+'.join(str(s) for s in stage.input_sizes)} px"
     return {"detector": label, "median_iou": float(np.median(iou)), "iou50": float(np.mean(iou > 0.5)),
             "iou70": float(np.mean(iou > 0.7)), "ap50": average_precision(tp, n_gt),
             "per_image": len(scores) / max(images, 1), "ms": 1000 * seconds / max(images, 1), "targets": len(iou)}
@@ -83,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     ds = BopDataset(args.test)
-    sizes = args.inputs or [None]
+    sizes = args.inputs or ["trained", "default"]
     rows = [measure(d, ds, args.split, args.score_threshold, size) for d in args.detectors for size in sizes]
     print(f"\n{args.test}, split {args.split}: {rows[0]['targets']} targets (visib_fract >= 0.1), "
           f"score >= {args.score_threshold}\n")

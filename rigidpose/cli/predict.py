@@ -46,9 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fusion", choices=["fused", "keypoints", "direct", "dense"], default="fused",
                    help="RGB pose stage: PnP on the dense coordinates (or, for networks without that head, the "
                    "keypoints) fused with the direct head (default), or one of them alone")
-    p.add_argument("--detector-input", type=int, metavar="PX",
-                   help="the detector's input long side in pixels, a multiple of 32 (default: the size it was trained "
-                   "at); larger finds smaller objects at more cost")
+    p.add_argument("--detector-input", type=int, nargs="+", metavar="PX",
+                   help="the detector's input long side(s) in pixels, multiples of 32; with several, it runs at each and "
+                   "the boxes are merged (default: the size it was trained at and 1.5 times it); larger finds smaller "
+                   "objects at more cost")
     p.add_argument("--score-threshold", type=float, default=0.3, help="minimum score (default 0.3)")
     p.add_argument("--out", required=True, metavar="CSV", help="BOP results CSV")
     p.add_argument("--overlay", metavar="OUTDIR", help="write overlay images (and overlay.mp4 for --video) here")

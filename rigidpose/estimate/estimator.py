@@ -152,14 +152,15 @@ class Estimator:
                         score_threshold: float = 0.3, use_depth: bool = True, icp: bool = True,
                         tracking: bool = False, *, detector: str | Path | None = "auto",
                         models: str | Path | Mapping | None = "auto", fusion: str = "fused",
-                        detector_input: int | None = None, device: str = "cpu", global_init: bool = True,
+                        detector_input: int | Sequence[int] | None = None, device: str = "cpu", global_init: bool = True,
                         silhouette: str = "rgb", recrop_iou: float = 0.8, depth_clusters: int = CLUSTERS) -> Estimator:
         """Load a run folder (``RUN/best.*`` and ``RUN/detector/best.*``) or a checkpoint path.
 
         ``detector=None`` loads no detector: :meth:`estimate` then needs ``boxes``.
         ``models`` locates the meshes (see :func:`rigidpose.estimate.models.load_meshes`);
         they are required when ``icp`` and ``use_depth`` are on; without them the silhouette
-        stage is off.
+        stage is off. ``detector_input``: the detector's input long side(s) in pixels (None: its
+        training size and 1.5 times it, :func:`~rigidpose.estimate.detect.default_input_sizes`).
         """
         from rigidpose.estimate.detect import DetectStage
         from rigidpose.estimate.models import load_meshes, resolve_detector, resolve_posenet
@@ -180,7 +181,7 @@ class Estimator:
             missing = [o for o in ids if o not in loaded.card.obj_ids]
             if missing:
                 raise RigidposeError(f"detector {det_path} was trained for objects {loaded.card.obj_ids}, not for {missing}")
-            det = DetectStage(loaded.model, loaded.card, ids, input_long_side=detector_input,
+            det = DetectStage(loaded.model, loaded.card, ids, input_sizes=detector_input,
                               score_threshold=score_threshold)
         cards = {o.obj_id: o for o in pose_net.card.objects if o.obj_id in ids}
         meshes = load_meshes(pose_net.card, ids, models, required=icp and use_depth)

@@ -121,15 +121,15 @@ def test_detector_of_the_run(tiny_run, run_without_detector):
     with pytest.raises(RigidposeError, match="no detector checkpoint in .*detector"):
         Estimator.from_checkpoint(run_without_detector)
     est = Estimator.from_checkpoint(run, icp=False, score_threshold=0.99)
-    assert est.detector is not None and est.detector.input_long_side == est.detector.card.config["input_size"]
+    assert est.detector is not None and est.detector.input_sizes == (128, 192)  # trained at 128, and 1.5 times it
     rgb, cam, _, _ = _frame(ds)
     assert est.estimate(rgb, cam) == []  # nothing scores 0.99 after one epoch: an empty list, not an error
     assert est.timings["detect"] > 0
     est = Estimator.from_checkpoint(run, icp=False, score_threshold=0.0)
     out = est.estimate(rgb, cam)
     assert all(e.obj_id == 1 and e.bbox is not None for e in out)
-    larger = Estimator.from_checkpoint(run, icp=False, score_threshold=0.0, detector_input=192)  # trained at 128
-    assert larger.detector.input_long_side == 192 and est.detector.input_long_side == 128
+    larger = Estimator.from_checkpoint(run, icp=False, score_threshold=0.0, detector_input=[192])  # trained at 128
+    assert larger.detector.input_sizes == (192,)
     assert all(e.obj_id == 1 for e in larger.estimate(rgb, cam))
 
 
@@ -163,8 +163,8 @@ def test_cli_predict_writes_results_and_overlays(tiny_run, run_without_detector,
                  "--no-icp", "--objects", "9", "--out", str(out)]) == 1
     assert "not for [9]" in capsys.readouterr().err
     assert main(["predict", "--checkpoint", str(run), "--dataset", str(ds), "--split", "train_synth",
-                 "--detector-input", "100", "--out", str(out), "--no-progress"]) == 1
-    assert "multiple of 32" in capsys.readouterr().err
+                 "--detector-input", "128", "100", "--out", str(out), "--no-progress"]) == 1
+    assert "detector input sizes must be multiples of 32 and at least 64, got [128, 100]" in capsys.readouterr().err
     assert main(["predict", "--checkpoint", str(run), "--dataset", str(ds), "--split", "train_synth",
                  "--depth", "--depth-clusters", "-1", "--out", str(out), "--no-progress"]) == 1
     assert "depth_clusters must be 0 (off) or more" in capsys.readouterr().err

@@ -160,17 +160,59 @@ def test_detect_stage_maps_classes_and_thresholds(objects):
     with torch.no_grad():
         net.size[-1].bias.fill_(4.0)  # boxes of 16 px at the network input (the untrained size head says ~0)
     card = ModelCard("centernet", {"num_classes": 2, "width": 0.25}, (cards[2], cards[1]))
-    stage = DetectStage(net, card, [1], input_long_side=128, score_threshold=0.0)
-    x, scale = stage.network_input(np.zeros((480, 640, 3), np.uint8))
+    stage = DetectStage(net, card, [1], input_sizes=128, score_threshold=0.0)
+    x, scale = stage.network_input(np.zeros((480, 640, 3), np.uint8), 128)
     assert tuple(x.shape) == (1, 3, 96, 128) and np.isclose(scale, 0.2)
     boxes = stage(np.zeros((480, 640, 3), np.uint8))
     assert boxes and all(b.obj_id == 1 for b in boxes)  # class 1 of this card is object 1; object 2 dropped
     assert all(np.allclose(b.bbox[2:], 16 / scale) for b in boxes)  # sizes mapped back to image pixels
     # an untrained detector's heatmap prior (0.01) is below any real threshold: no detections
-    quiet = DetectStage(net, card, None, input_long_side=128, score_threshold=0.3)
+    quiet = DetectStage(net, card, None, input_sizes=128, score_threshold=0.3)
     assert quiet(np.zeros((480, 640, 3), np.uint8)) == []
     est = Estimator(lambda *a: [], quiet, cards, None)
     assert est.estimate(np.zeros((480, 640, 3), np.uint8), CAM) == []
+
+
+def test_detect_stage_merges_the_boxes_of_its_input_sizes(objects):
+    """Two input sizes: the boxes of both, merged by per-class NMS (the better-scored of two
+    boxes on one thing is kept, other objects' boxes are not suppressed), by decreasing score,
+    at most ``max_per_object`` of each object."""
+    from rigidpose.estimate.detect import DetectStage, check_input_sizes, default_input_sizes
+    from rigidpose.net.card import ModelCard
+
+    assert default_input_sizes(256) == (256, 384) and default_input_sizes(128) == (128, 192)
+    assert default_input_sizes(96) == (96, 160)  # 1.5 × 96 = 144, rounded up to a multiple of 32
+    assert check_input_sizes([320, 320, 256]) == (320, 256)
+    for bad in (100, [256, 0], []):
+        with pytest.raises(RigidposeError, match="multiples of 32 and at least 64"):
+            check_input_sizes(bad)
+
+    def detector(x):
+        """Peaks (class, row, column, x offset, logit) per input width; 80-px boxes in a 640 × 480 image."""
+        h, w = x.shape[2] // 4, x.shape[3] // 4
+        heat, off = torch.full((1, 2, h, w), -10.0), torch.zeros((1, 2, h, w))
+        peaks = {128: [(0, 10, 10, 0.0, 1.0), (0, 20, 28, 0.0, 3.0)],  # scale 0.2: cell (10, 10) → pixel 209.5
+                 192: [(0, 15, 15, 0.25, 2.0), (1, 15, 15, 0.25, 0.5)]}[x.shape[3]]  # scale 0.3: cell 15.25 → 209.5
+        for c, i, j, dx, logit in peaks:
+            heat[0, c, i, j], off[0, 0, i, j], off[0, 1, i, j] = logit, dx, dx
+        return {"heatmap": heat, "size": torch.full((1, 2, h, w), 20.0 * x.shape[3] / 640), "offset": off}
+
+    cards, _ = objects
+    card = ModelCard("centernet", {"num_classes": 2, "width": 0.25, "input_size": 128}, (cards[2], cards[1]))
+    stage = DetectStage(detector, card, None, score_threshold=0.01)
+    assert stage.input_sizes == (128, 192)
+    boxes = stage(np.zeros((480, 640, 3), np.uint8))
+    got = [(b.obj_id, round(b.score, 3), *np.round(b.bbox, 1)) for b in boxes]
+    sig = lambda z: round(float(1 / (1 + np.exp(-z))), 3)  # noqa: E731
+    assert got == [(2, sig(3.0), 530.0, 370.0, 80.0, 80.0),  # at 128 only
+                   (2, sig(2.0), 170.0, 170.0, 80.0, 80.0),  # found at both sizes: 192's better score kept
+                   (1, sig(0.5), 170.0, 170.0, 80.0, 80.0)]  # the same place, another object: kept
+    capped = DetectStage(detector, card, None, score_threshold=0.01, max_per_object=1)(np.zeros((480, 640, 3), np.uint8))
+    assert [(b.obj_id, round(b.score, 3)) for b in capped] == [(2, sig(3.0)), (1, sig(0.5))]  # the best of each object
+    with pytest.raises(RigidposeError, match="max_per_object must be at least 1, got 0"):
+        DetectStage(detector, card, None, max_per_object=0)
+    only = DetectStage(detector, card, [1], input_sizes=[128], score_threshold=0.01)
+    assert only(np.zeros((480, 640, 3), np.uint8)) == []  # object 1 is seen only at 192
 
 
 def test_silhouette_fit_replaces_a_wrong_orientation_and_keeps_a_right_one(objects, rng, monkeypatch):
