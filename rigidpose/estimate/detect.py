@@ -57,10 +57,12 @@ def default_input_sizes(trained_at: int) -> tuple[int, ...]:
 def check_input_sizes(sizes: int | Sequence[int]) -> tuple[int, ...]:
     """``sizes`` as a tuple of distinct input long sides; ``RigidposeError`` unless each is a
     multiple of 32 and at least 64."""
-    out = (int(sizes),) if np.isscalar(sizes) else tuple(dict.fromkeys(int(s) for s in sizes))
-    bad = [s for s in out if s % INPUT_MULTIPLE or s < 64]
-    if not out or bad:
-        raise RigidposeError(f"detector input sizes must be multiples of 32 and at least 64, got {list(out) or 'none'}")
+    given = [sizes] if np.isscalar(sizes) else list(sizes)
+    ok = [isinstance(s, (int, np.integer)) or (isinstance(s, (float, np.floating)) and float(s).is_integer())
+          for s in given]
+    out = tuple(dict.fromkeys(int(s) for s, k in zip(given, ok) if k))
+    if not given or not all(ok) or any(s % INPUT_MULTIPLE or s < 64 for s in out):
+        raise RigidposeError(f"detector input sizes must be multiples of 32 and at least 64, got {given or 'none'}")
     return out
 
 
@@ -105,9 +107,9 @@ class DetectStage:
     def __call__(self, rgb: NDArray[np.uint8]) -> list[Box]:
         """Boxes of the kept objects in image pixels, by decreasing score."""
         boxes: list[Box] = []
+        peaks = max(PEAKS_PER_OBJECT, self.max_per_object) * len(self.class_ids)
         for size in self.input_sizes:
             x, scale = self.network_input(rgb, size)
-            peaks = max(PEAKS_PER_OBJECT, self.max_per_object) * len(self.class_ids)
             dets = decode_detections(self.model(x), k=peaks,
                                      score_threshold=self.score_threshold, iou_threshold=self.iou_threshold, scale=scale)[0]
             boxes += [Box(self.class_ids[d.class_index], d.score, d.bbox) for d in dets]

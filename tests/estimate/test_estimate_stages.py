@@ -183,7 +183,7 @@ def test_detect_stage_merges_the_boxes_of_its_input_sizes(objects):
     assert default_input_sizes(256) == (256, 384) and default_input_sizes(128) == (128, 192)
     assert default_input_sizes(96) == (96, 160)  # 1.5 × 96 = 144, rounded up to a multiple of 32
     assert check_input_sizes([320, 320, 256]) == (320, 256)
-    for bad in (100, [256, 0], []):
+    for bad in (100, [256, 0], [], [256.5], ["256"]):
         with pytest.raises(RigidposeError, match="multiples of 32 and at least 64"):
             check_input_sizes(bad)
 
