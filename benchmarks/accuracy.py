@@ -24,7 +24,9 @@ AR_MSPD, mean rotation and translation errors of the matched estimates, and mill
 per 640×480 frame by stage (detect, crop net, PnP, silhouette, ICP, total). A second
 table breaks ADD(-S)-0.1d down by how much of each target is in view (the test scenes'
 floating distractors hide parts of the object; RGB-only fits lose most of their misses
-there)::
+there). A third says where each configuration lost its targets (``rigidpose.eval.misses``):
+no estimate in a box on the target, a wrong pose in its box, or a right pose that the
+ranking left out::
 
     .venv/bin/python benchmarks/accuracy.py --out /tmp/acc_bracket [--time-budget 30m]
     .venv/bin/python benchmarks/accuracy.py --model ../shared/data/meshes/ycb/005_tomato_soup_can_textured.obj \\
@@ -224,11 +226,27 @@ def visibility_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def losses_table(results: list[dict]) -> str:
+    """Where each configuration lost its targets (:mod:`rigidpose.eval.misses`), in % of the
+    targets: all of them, and those at least 90 % in view."""
+    from rigidpose.eval.misses import OUTCOMES
+
+    lines = ["| configuration | targets | " + " | ".join(OUTCOMES) + " |", "|" + "---|" * (len(OUTCOMES) + 2)]
+    for r in results:
+        for label, key in (("all", "all"), ("90-100 % visible", "visible")):
+            shares, n = r["lost"][key]
+            lines.append(f"| {r['name']} | {label} ({n}) | " + " | ".join(f"{100 * v:.1f}" for v in shares) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out)
     t0 = time.perf_counter()
     _, test, run = prepare(args, out)
+    from rigidpose.eval.misses import where_lost
+
+    listed = (lambda shares_n: [shares_n[0].tolist(), shares_n[1]])  # JSON values
     card = json.loads((run / "best.json").read_text())
     has_coords = bool(card["config"].get("coords", False))
     results = []
@@ -239,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ds, rows, ms = predict(run, test, fusion, icp, search, args, silhouette)
         rot, trans, matched, targets = mean_errors(ds, rows)
+        lost = where_lost(ds, "train_synth", rows)
         results.append({"name": name, **score(ds, rows), "rot_deg": rot, "trans_mm": trans, "matched": matched,
-                        "targets": targets, "ms": ms, "estimates": len(rows)})
+                        "targets": targets, "ms": ms, "estimates": len(rows),
+                        "lost": {"all": listed(lost.shares()), "visible": listed(lost.shares(0.9)),
+                                 "counts": lost.to_json()}})
     print(f"\nmodel {args.model}: {args.train_images} training images, budget {args.time_budget}, "
           f"PoseNet width {card['config']['width']} input {card['config']['input_size']}, "
           f"{'detector' if args.detector else 'GT boxes'}; test: {args.test_images} images, other seed and "
@@ -249,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         print("\nADD(-S)-0.1d (%) by how much of each target is in view (targets per bin):\n")
         print(visibility_table(results))
+        print("\nWhere the targets were lost (% of the targets; rigidpose.eval.misses):\n")
+        print(losses_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

@@ -56,7 +56,7 @@ def measure(path: str, ds, split: str, threshold: float, sizes: tuple[int, ...] 
     from rigidpose.estimate.models import resolve_detector
     from rigidpose.eval.recall import MIN_VISIB_FRACT
     from rigidpose.net.checkpoint import load_checkpoint
-    from rigidpose.net.detector import box_iou
+    from rigidpose.geometry.boxes import box_iou
     from rigidpose.net.detector_train import average_precision, match_detections
 
     loaded = load_checkpoint(resolve_detector(Path(path), path), kind="detector")

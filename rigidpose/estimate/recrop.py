@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.geometry import Camera, Pose
+from rigidpose.geometry.boxes import box_iou as boxes_iou
 
 
 def silhouette_box(caster, pose: Pose, camera: Camera) -> NDArray[np.float64] | None:
@@ -33,8 +34,4 @@ def silhouette_box(caster, pose: Pose, camera: Camera) -> NDArray[np.float64] | 
 
 def box_iou(a: NDArray, b: NDArray) -> float:
     """Intersection over union of two boxes (4,) x, y, w, h; 0 when either is empty."""
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    inter = max(0.0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
+    return float(boxes_iou(a, b)[0, 0])

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
+from rigidpose.geometry.boxes import box_iou
 from rigidpose.net.backbone import MobileNetV2Backbone
 from rigidpose.net.blocks import init_weights, make_divisible
 from rigidpose.net.decoder import UpsampleDecoder
@@ -64,18 +65,6 @@ class Detection:
     class_index: int
     score: float
     bbox: NDArray[np.float64]
-
-
-def box_iou(a: NDArray, b: NDArray) -> NDArray[np.float64]:
-    """IoU (N, M) of boxes ``a`` (N, 4) and ``b`` (M, 4) in ``x, y, w, h``."""
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
-    y1 = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    union = a[:, None, 2] * a[:, None, 3] + b[None, :, 2] * b[None, :, 3] - inter
-    return inter / np.maximum(union, 1e-12)
 
 
 def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np.int64]:

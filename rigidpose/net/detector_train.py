@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 
 from rigidpose.bop.dataset import BopDataset
 from rigidpose.errors import RigidposeError
+from rigidpose.geometry.boxes import box_iou
 from rigidpose.net.card import ModelCard
-from rigidpose.net.detector import CenterNetDetector, Detection, box_iou, decode_detections
+from rigidpose.net.detector import CenterNetDetector, Detection, decode_detections
 from rigidpose.net.detector_data import DetectionDataset, DetectorDataConfig
 from rigidpose.net.loop import Task
 from rigidpose.net.losses import detection_loss

@@ -191,3 +191,24 @@ def test_eval_recall_curves_plot(tiny_bop, tmp_path, capsys):
     assert f"wrote {png}" in capsys.readouterr().out
     img = cv2.imread(str(png))
     assert img is not None and img.shape[1] > 2 * img.shape[0]  # three panels side by side
+
+
+def test_where_lost_on_the_tiny_dataset(tiny_bop):
+    """Each target's outcome (rigidpose.eval.misses) from real ADD errors on the tiny dataset."""
+    from rigidpose.eval.misses import where_lost
+
+    ds = BopDataset(tiny_bop.root)
+    infos = ds.gt_info("test", 1)
+    p, far = tiny_bop.poses, Pose(np.eye(3), [2.0, 0.0, 0.5])
+    box = lambda im: np.asarray(infos[im][0].bbox_visib, float)  # noqa: E731
+    rows = [
+        ResultRow(1, 0, PoseEstimate(1, p[0], 0.9, bbox=box(0)), 0.1),  # found
+        ResultRow(1, 1, PoseEstimate(1, far, 0.9, bbox=box(1)), 0.1),  # the n = 1 best is wrong ...
+        ResultRow(1, 1, PoseEstimate(1, p[1], 0.1, bbox=box(1)), 0.1),  # ... and the right one ranked out
+        ResultRow(1, 2, PoseEstimate(1, p[3], 0.95, bbox=box(2)), 0.2),  # the non-target's pose in the target's box
+    ]
+    lost = where_lost(ds, "test", rows)
+    assert lost.counts.sum(axis=0).tolist() == [1, 1, 1, 0]  # 3 targets; im 2's second instance is not one
+    rows[-1] = ResultRow(1, 2, PoseEstimate(1, p[3], 0.95, bbox=np.array([0.0, 0.0, 5.0, 5.0])), 0.2)
+    assert where_lost(ds, "test", rows).counts.sum(axis=0).tolist() == [1, 1, 0, 1]
+    assert where_lost(ds, "test", rows[:1]).counts.sum(axis=0).tolist() == [1, 0, 0, 2]  # no estimate: no box

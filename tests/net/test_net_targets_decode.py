@@ -8,7 +8,8 @@ import torch
 
 from rigidpose.geometry import Camera, Pose, random_rotation
 from rigidpose.net.decode import crop_to_image, decode_keypoints, image_to_crop
-from rigidpose.net.detector import batched_nms, box_iou, decode_detections, heatmap_peaks, nms
+from rigidpose.geometry.boxes import box_iou
+from rigidpose.net.detector import batched_nms, decode_detections, heatmap_peaks, nms
 from rigidpose.net.targets import cell_to_pixel, detection_targets, gaussian_radius, keypoint_targets, pixel_to_cell
 
 CAM = Camera(np.array([[600.0, 0, 319.5], [0, 600.0, 239.5], [0, 0, 1]]), 640, 480)
