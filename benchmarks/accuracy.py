@@ -200,6 +200,16 @@ def score(ds, rows) -> dict:
             "by_visibility": visibility_json(result.add_by_visibility)}
 
 
+def losses(ds, rows) -> dict:
+    """Where the targets were lost (:mod:`rigidpose.eval.misses`; JSON values): each outcome's
+    share and the number of targets, of all targets and of those at least 90 % in view."""
+    from rigidpose.eval.misses import where_lost
+
+    lost = where_lost(ds, "train_synth", rows)
+    listed = {key: lost.shares(v) for key, v in (("all", 0.0), ("visible", 0.9))}
+    return {**{k: [shares.tolist(), n] for k, (shares, n) in listed.items()}, "counts": lost.to_json()}
+
+
 def table(results: list[dict]) -> str:
     head = ("| configuration | ADD(-S)-0.1d (%) | AR_MSSD (%) | AR_MSPD (%) | rotation error, mean (°) "
             "| translation error, mean (mm) | matched / targets | detect (ms) | crop net (ms) | PnP (ms) "
@@ -244,9 +254,6 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     t0 = time.perf_counter()
     _, test, run = prepare(args, out)
-    from rigidpose.eval.misses import where_lost
-
-    listed = (lambda shares_n: [shares_n[0].tolist(), shares_n[1]])  # JSON values
     card = json.loads((run / "best.json").read_text())
     has_coords = bool(card["config"].get("coords", False))
     results = []
@@ -257,11 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ds, rows, ms = predict(run, test, fusion, icp, search, args, silhouette)
         rot, trans, matched, targets = mean_errors(ds, rows)
-        lost = where_lost(ds, "train_synth", rows)
         results.append({"name": name, **score(ds, rows), "rot_deg": rot, "trans_mm": trans, "matched": matched,
-                        "targets": targets, "ms": ms, "estimates": len(rows),
-                        "lost": {"all": listed(lost.shares()), "visible": listed(lost.shares(0.9)),
-                                 "counts": lost.to_json()}})
+                        "targets": targets, "ms": ms, "estimates": len(rows), "lost": losses(ds, rows)})
     print(f"\nmodel {args.model}: {args.train_images} training images, budget {args.time_budget}, "
           f"PoseNet width {card['config']['width']} input {card['config']['input_size']}, "
           f"{'detector' if args.detector else 'GT boxes'}; test: {args.test_images} images, other seed and "

@@ -15,8 +15,9 @@ outcome, checked in this order:
 4. ``no box``: no estimate's box overlaps it so. Estimates whose score fell under the
    estimator's threshold are not in the results, so their boxes count as not made.
 
-It needs each estimate's box (``PoseEstimate.bbox``), which the estimator gives in process but
-a BOP results CSV does not hold; an estimate without one counts as in no box.
+It needs each estimate's box (``PoseEstimate.bbox``: the box the estimator cut its crop from,
+the detector's or, RGB-only, a second crop's where it cut one), which the estimator gives in
+process but a BOP results CSV does not hold; an estimate without one counts as in no box.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.bop import BopDataset, ResultRow
+from rigidpose.errors import DataError
 from rigidpose.eval import pose_error as pe
 from rigidpose.eval.matching import match_poses
 from rigidpose.eval.recall import MIN_VISIB_FRACT, VisibilityRecall
@@ -108,7 +110,10 @@ class MissBreakdown:
 
 
 def where_lost(dataset: BopDataset, split: str, rows: Sequence[ResultRow], n_points: int = 1000) -> MissBreakdown:
-    """The :class:`MissBreakdown` of ``rows`` against ``dataset``/``split`` (module doc)."""
+    """The :class:`MissBreakdown` of ``rows`` against ``dataset``/``split`` (module doc).
+
+    Raises :class:`~rigidpose.errors.DataError` for an annotated object without models info.
+    """
     by_image: dict[tuple[int, int, int], list[ResultRow]] = defaultdict(list)
     for r in rows:
         by_image[(r.scene_id, r.im_id, r.estimate.obj_id)].append(r)
@@ -122,6 +127,9 @@ def where_lost(dataset: BopDataset, split: str, rows: Sequence[ResultRow], n_poi
                 idx = [k for k, g in enumerate(insts) if g.obj_id == obj_id]
                 visib = [ginfo[im][k].visib_fract for k in idx]
                 ests = [r.estimate for r in by_image.get((scene, im, obj_id), [])]
+                if obj_id not in infos:
+                    raise DataError(f"object {obj_id} is annotated but missing from "
+                                    f"{dataset.models_dir / 'models_info.json'}")
                 if obj_id not in points:
                     points[obj_id] = np.asarray(dataset.models[obj_id].surface_points(n_points), np.float64)
                 info = infos[obj_id]

@@ -212,3 +212,13 @@ def test_where_lost_on_the_tiny_dataset(tiny_bop):
     rows[-1] = ResultRow(1, 2, PoseEstimate(1, p[3], 0.95, bbox=np.array([0.0, 0.0, 5.0, 5.0])), 0.2)
     assert where_lost(ds, "test", rows).counts.sum(axis=0).tolist() == [1, 1, 0, 1]
     assert where_lost(ds, "test", rows[:1]).counts.sum(axis=0).tolist() == [1, 0, 0, 2]  # no estimate: no box
+
+
+def test_where_lost_refuses_an_object_without_models_info(tiny_bop):
+    from rigidpose.bop import write_models_info
+    from rigidpose.errors import DataError
+    from rigidpose.eval.misses import where_lost
+
+    write_models_info(tiny_bop.root / "models" / "models_info.json", {2: tiny_bop.model.info})
+    with pytest.raises(DataError, match="object 1 is annotated but missing from .*models_info.json"):
+        where_lost(BopDataset(tiny_bop.root), "test", [])
