@@ -135,7 +135,9 @@ def evaluate(dataset: BopDataset, split: str, rows: list[ResultRow], metrics: tu
     return res
 
 
-def _eval_object(dataset: BopDataset, objs: dict[int, EvalObject], obj_id: int, n_points: int) -> EvalObject:
+def eval_object(dataset: BopDataset, objs: dict[int, EvalObject], obj_id: int, n_points: int) -> EvalObject:
+    """The :class:`EvalObject` of ``obj_id``, made once into the cache ``objs``; ``DataError``
+    when the dataset's models info lacks it."""
     if obj_id not in objs:
         infos = dataset.models_info
         if obj_id not in infos:
@@ -146,7 +148,9 @@ def _eval_object(dataset: BopDataset, objs: dict[int, EvalObject], obj_id: int, 
     return objs[obj_id]
 
 
-def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalResult, n_points) -> None:
+def image_gt(dataset: BopDataset, split: str, scene_id: int, im_id: int) -> tuple[list, list]:
+    """The GT instances of one image and their ``scene_gt_info`` entries, aligned;
+    ``DataError`` when the two files disagree on the image."""
     gts = dataset.gt(split, scene_id)[im_id]
     infos = dataset.gt_info(split, scene_id).get(im_id)
     if infos is None or len(infos) != len(gts):
@@ -154,6 +158,11 @@ def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalRe
             f"{dataset.scene_dir(split, scene_id) / 'scene_gt_info.json'}: image {im_id} needs "
             f"{len(gts)} entries to match scene_gt.json, found {0 if infos is None else len(infos)}"
         )
+    return gts, infos
+
+
+def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalResult, n_points) -> None:
+    gts, infos = image_gt(dataset, split, scene_id, im_id)
     camera = dataset.image_camera(split, scene_id, im_id).camera
     depth = cache(lambda: dataset.read_depth(split, scene_id, im_id))  # read once, when VSD first needs it
     for obj_id in sorted({g.obj_id for g in gts}):
@@ -170,7 +179,7 @@ def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalRe
         if n_targets and cands:
             ests = [cands[k] for k in top_estimates([c.estimate.score for c in cands], n_targets)]
             res.n_estimates_evaluated += len(ests)
-            obj = _eval_object(dataset, objs, obj_id, n_points)
+            obj = eval_object(dataset, objs, obj_id, n_points)
             matched = _score_object(obj, ests, [gts[k] for k in idx], valid, camera, depth, res)
         if "add" in res.metrics:
             res.add_by_visibility.add(visib, valid, matched)

@@ -30,8 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rigidpose.bop import BopDataset, ResultRow
-from rigidpose.errors import DataError
 from rigidpose.eval import pose_error as pe
+from rigidpose.eval.evaluate import EvalObject, eval_object, image_gt
 from rigidpose.eval.matching import match_poses
 from rigidpose.eval.recall import MIN_VISIB_FRACT, VisibilityRecall
 from rigidpose.geometry.boxes import box_iou
@@ -112,33 +112,29 @@ class MissBreakdown:
 def where_lost(dataset: BopDataset, split: str, rows: Sequence[ResultRow], n_points: int = 1000) -> MissBreakdown:
     """The :class:`MissBreakdown` of ``rows`` against ``dataset``/``split`` (module doc).
 
-    Raises :class:`~rigidpose.errors.DataError` for an annotated object without models info.
+    The objects' points and symmetries are the evaluation's (:func:`~.evaluate.eval_object`).
+    Raises :class:`~rigidpose.errors.DataError` where :func:`~.evaluate.evaluate` would: an
+    annotated object without models info, or ``scene_gt_info`` that disagrees with ``scene_gt``.
     """
     by_image: dict[tuple[int, int, int], list[ResultRow]] = defaultdict(list)
     for r in rows:
         by_image[(r.scene_id, r.im_id, r.estimate.obj_id)].append(r)
     out = MissBreakdown()
-    points: dict[int, NDArray[np.float64]] = {}
-    infos = dataset.models_info
+    objs: dict[int, EvalObject] = {}
     for scene in dataset.scenes(split):
-        gts, ginfo = dataset.gt(split, scene), dataset.gt_info(split, scene)
-        for im, insts in sorted(gts.items()):
+        for im in sorted(dataset.gt(split, scene)):
+            insts, infos = image_gt(dataset, split, scene, im)
             for obj_id in sorted({g.obj_id for g in insts}):
+                obj = eval_object(dataset, objs, obj_id, n_points)
                 idx = [k for k, g in enumerate(insts) if g.obj_id == obj_id]
-                visib = [ginfo[im][k].visib_fract for k in idx]
+                visib = [infos[k].visib_fract for k in idx]
                 ests = [r.estimate for r in by_image.get((scene, im, obj_id), [])]
-                if obj_id not in infos:
-                    raise DataError(f"object {obj_id} is annotated but missing from "
-                                    f"{dataset.models_dir / 'models_info.json'}")
-                if obj_id not in points:
-                    points[obj_id] = np.asarray(dataset.models[obj_id].surface_points(n_points), np.float64)
-                info = infos[obj_id]
-                err_fn = pe.adi if info.symmetries.is_symmetric else pe.add
-                errors = np.array([[err_fn(e.pose.R, e.pose.t, insts[k].pose.R, insts[k].pose.t, points[obj_id])
+                err_fn = pe.adi if obj.symmetric else pe.add
+                errors = np.array([[err_fn(e.pose.R, e.pose.t, insts[k].pose.R, insts[k].pose.t, obj.pts)
                                     for k in idx] for e in ests], np.float64).reshape(len(ests), len(idx))
                 outcome = classify([e.score for e in ests], errors, [e.bbox for e in ests],
-                                   [ginfo[im][k].bbox_visib for k in idx], np.array(visib) >= MIN_VISIB_FRACT,
-                                   ADD_THRESHOLD * info.diameter)
+                                   [infos[k].bbox_visib for k in idx], np.array(visib) >= MIN_VISIB_FRACT,
+                                   ADD_THRESHOLD * obj.diameter)
                 for v, o in zip(visib, outcome):
                     if o is not None:
                         out.add(v, o)

@@ -222,3 +222,15 @@ def test_where_lost_refuses_an_object_without_models_info(tiny_bop):
     write_models_info(tiny_bop.root / "models" / "models_info.json", {2: tiny_bop.model.info})
     with pytest.raises(DataError, match="object 1 is annotated but missing from .*models_info.json"):
         where_lost(BopDataset(tiny_bop.root), "test", [])
+
+
+def test_where_lost_refuses_gt_info_that_disagrees_with_the_gt(tiny_bop):
+    from rigidpose.errors import DataError
+    from rigidpose.eval.misses import where_lost
+
+    path = tiny_bop.root / "test" / "000001" / "scene_gt_info.json"
+    info = json.loads(path.read_text())
+    info["2"] = info["2"][:1]  # image 2 has two GT instances
+    path.write_text(json.dumps(info))
+    with pytest.raises(DataError, match="image 2 needs 2 entries to match scene_gt.json, found 1"):
+        where_lost(BopDataset(tiny_bop.root), "test", [])
