@@ -61,7 +61,7 @@ ROWS = (("keypoints", "keypoints", False, False, "off"), ("dense", "dense", Fals
 TEST_SCENE = {
     "camera": {"distance_rel": [3.0, 5.5], "elevation_deg": [30.0, 80.0]},
     "lights": {"count": [2, 4], "intensity": [0.6, 1.3], "ambient": [0.2, 0.5]},
-    "background": {"kinds": ["gradient", "tiles"]},
+    "background": {"kinds": ["gradient", "tiles"], "grey_prob": 0.0},
 }
 PHOTOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "calibration" / "opencv_chessboard"
 

@@ -72,9 +72,14 @@ class MaterialConfig:
 
 @dataclass(frozen=True)
 class BackgroundConfig:
+    """Procedural ``kinds`` or photos from ``images_dir``; ``grey_prob``: the chance that a
+    procedural background is drawn grey (its luminance only), as a monochrome photo or a grey
+    workshop is, while the objects and distractors keep their colours."""
+
     kinds: tuple[str, ...] = ("noise", "gradient", "tiles", "leaves")
     images_dir: str | None = None
     image_prob: float = 0.7
+    grey_prob: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ _CHOICES = {
 _INT_RANGES = {"scene.objects_per_scene", "scene.instances_per_object", "distractors.count", "lights.count"}
 _SIGNED = {"camera.roll_deg"}
 _PROBS = {"scene.float_prob", "scene.plane_render_prob", "distractors.occluder_prob",
-          "background.image_prob", "sensor.blur_prob"}
+          "background.image_prob", "background.grey_prob", "sensor.blur_prob"}
 
 
 def _bad(where: str, msg: str) -> RigidposeError:

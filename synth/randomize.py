@@ -147,7 +147,8 @@ def _image_background(rng: np.random.Generator, path: Path, w: int, h: int) -> N
 def sample_background(
     rng: np.random.Generator, cfg: BackgroundConfig, w: int, h: int, images: list[Path] = ()
 ) -> NDArray[np.uint8]:
-    """(h, w, 3) uint8: a user image (probability ``image_prob``) or a procedural one.
+    """(h, w, 3) uint8: a user image (probability ``image_prob``) or a procedural one, grey
+    with probability ``grey_prob``.
 
     The smooth and blocky procedural kinds are made at a quarter of the resolution and
     scaled up, which keeps them well under a millisecond; "leaves" is drawn at full
@@ -159,11 +160,16 @@ def sample_background(
             return img
     kind = cfg.kinds[int(rng.integers(len(cfg.kinds)))]
     if kind in _FULL_RES:
-        return _FULL_RES[kind](rng, w, h)
-    sw, sh = max(8, w // 4), max(8, h // 4)
-    small = (np.clip(_PROCEDURAL[kind](rng, sw, sh), 0, 1) * 255).astype(np.uint8)
-    interp = cv2.INTER_NEAREST if kind == "tiles" else cv2.INTER_LINEAR
-    return cv2.resize(small, (w, h), interpolation=interp)
+        img = _FULL_RES[kind](rng, w, h)
+    else:
+        sw, sh = max(8, w // 4), max(8, h // 4)
+        small = (np.clip(_PROCEDURAL[kind](rng, sw, sh), 0, 1) * 255).astype(np.uint8)
+        interp = cv2.INTER_NEAREST if kind == "tiles" else cv2.INTER_LINEAR
+        img = cv2.resize(small, (w, h), interpolation=interp)
+    # drawn only when asked for, so that grey_prob 0 renders what earlier versions rendered
+    if cfg.grey_prob > 0 and rng.random() < cfg.grey_prob:
+        img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    return img
 
 
 # --- sensor -----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def test_defaults_and_overrides(tmp_path) -> None:  # noqa: ANN001
         ({"output": {"chunk_size": 5000}}, "1 to 1000"),
         ({"output": {"jpg_quality": "high"}}, "expected an integer"),
         ({"background": {"kinds": "noise"}}, "list of strings"),
+        ({"background": {"grey_prob": 1.5}}, "background.grey_prob: is a probability"),
         ({"distractors": {"size": [0.8, 0.2]}}, "lo <= hi"),
         ([1, 2], "mapping"),
     ],

@@ -88,6 +88,34 @@ def test_user_background_folder(tmp_path, rng) -> None:  # noqa: ANN001
     assert bg.shape == (48, 64, 3) and np.all(bg[..., 2] > 200) and np.all(bg[..., 0] < 50)
 
 
+def test_grey_backgrounds() -> None:
+    """``grey_prob`` turns a procedural background grey (the same background, desaturated), and
+    draws from the generator only when above 0 (so 0 renders what earlier versions rendered)."""
+    import cv2
+
+    for kind in ("gradient", "tiles", "leaves"):
+        colour = sample_background(np.random.default_rng(3), BackgroundConfig(kinds=(kind,), grey_prob=0.0), 96, 64)
+        grey = sample_background(np.random.default_rng(3), BackgroundConfig(kinds=(kind,), grey_prob=1.0), 96, 64)
+        assert np.ptp(colour.astype(int), axis=2).max() > 30  # these kinds come in colour
+        assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+        assert np.array_equal(grey[..., 0], cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY))
+    a, b = np.random.default_rng(4), np.random.default_rng(4)
+    sample_background(a, BackgroundConfig(kinds=("tiles",), grey_prob=0.0), 32, 32)
+    sample_background(b, BackgroundConfig(kinds=("tiles",), grey_prob=0.5), 32, 32)
+    assert b.random() != a.random()  # a grey_prob above 0 draws once more
+
+
+def test_grey_backgrounds_leave_photos_in_colour(tmp_path) -> None:  # noqa: ANN001
+    import cv2
+
+    from synth.randomize import list_background_images
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((30, 40, 3), (255, 0, 0), np.uint8))  # BGR blue
+    cfg = BackgroundConfig(images_dir=str(tmp_path), image_prob=1.0, grey_prob=1.0)
+    bg = sample_background(np.random.default_rng(0), cfg, 64, 48, list_background_images(str(tmp_path)))
+    assert np.all(bg[..., 2] > 200) and np.all(bg[..., 0] < 50)
+
+
 def test_user_mesh_distractors(tmp_path) -> None:  # noqa: ANN001
     import trimesh
 
