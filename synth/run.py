@@ -133,9 +133,26 @@ def check_output(out: Path, manifest: dict, resume: bool) -> None:
     if not (out / MANIFEST).is_file():
         raise RigidposeError(f"output folder {out} holds something else (no {MANIFEST}); choose a new folder")
     old = read_json(out / MANIFEST)
+    background = (old.get("config") or {}).get("background")
+    if isinstance(background, dict):  # made before grey_prob existed, which renders as grey_prob 0
+        background.setdefault("grey_prob", 0.0)
     for key in ("format", "seed", "images", "models", "camera", "config"):
         if _jsonable(old.get(key)) != _jsonable(manifest[key]):
-            raise RigidposeError(f"cannot resume in {out}: its {key} differs from this run's; use the same arguments or a new folder")
+            where = _first_difference(_jsonable(old.get(key)), _jsonable(manifest[key]), key)
+            raise RigidposeError(f"cannot resume in {out}: its {where} differs from this run's; use the same arguments "
+                                 "or a new folder")
+
+
+def _first_difference(old, new, path: str) -> str:  # noqa: ANN001
+    """``path`` extended to the first key where two JSON values differ, with both values
+    when they are scalars: what the user must change to resume."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in sorted(set(old) | set(new)):
+            if old.get(k) != new.get(k):
+                return _first_difference(old.get(k), new.get(k), f"{path}.{k}")
+    if isinstance(old, (dict, list)) or isinstance(new, (dict, list)):
+        return path
+    return f"{path} ({old!r} there, {new!r} here)"
 
 
 def prepare_job(models: list[str], out: str | Path, images: int, *, seed: int = 0, config: str | None = None,

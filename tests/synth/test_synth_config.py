@@ -49,3 +49,25 @@ def test_bad_yaml(tmp_path) -> None:  # noqa: ANN001
         load_config(p)
     with pytest.raises(RigidposeError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_resume_check_names_the_setting_and_reads_older_manifests(tmp_path) -> None:  # noqa: ANN001
+    """A run made before ``background.grey_prob`` existed rendered as grey_prob 0: it resumes with
+    that setting, and with another one the error names the setting and both values."""
+    import json
+
+    from synth.run import check_output
+    from synth.writer import MANIFEST
+
+    def manifest(grey: float | None) -> dict:
+        cfg = SynthConfig().to_dict() if grey is None else config_from_dict({"background": {"grey_prob": grey}}).to_dict()
+        if grey is None:
+            del cfg["background"]["grey_prob"]  # as an older version wrote it
+        return {"format": 1, "seed": 0, "images": 4, "models": ["m.ply"], "camera": {}, "config": cfg}
+
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest(None)))
+    check_output(tmp_path, manifest(0.0), resume=True)
+    with pytest.raises(RigidposeError, match=r"config\.background\.grey_prob \(0\.0 there, 0\.3 here\)") as e:
+        check_output(tmp_path, manifest(0.3), resume=True)
+    assert "\n" not in str(e.value)
+    assert (tmp_path / MANIFEST).read_text() == json.dumps(manifest(None))  # nothing written
