@@ -26,7 +26,9 @@ table breaks ADD(-S)-0.1d down by how much of each target is in view (the test s
 floating distractors hide parts of the object; RGB-only fits lose most of their misses
 there). A third says where each configuration lost its targets (``rigidpose.eval.misses``):
 no estimate in a box on the target, a wrong pose in its box, or a right pose that the
-ranking left out::
+ranking left out. A fourth gives, for a few score thresholds, the precision and recall of
+every estimate scoring at least that much (``rigidpose.eval.reliability``): how many of the
+poses a robot acting above the threshold would get wrong::
 
     .venv/bin/python benchmarks/accuracy.py --out /tmp/acc_bracket [--time-budget 30m]
     .venv/bin/python benchmarks/accuracy.py --model ../shared/data/meshes/ycb/005_tomato_soup_can_textured.obj \\
@@ -55,6 +57,9 @@ ROWS = (("keypoints", "keypoints", False, False, "off"), ("dense", "dense", Fals
         ("fused+silhouette", "fused", False, False, "rgb"), ("fused+ICP", "fused", True, True, "rgb"),
         ("fused+silhouette+ICP", "fused", True, True, "always"), ("fused+ICP, no depth search", "fused", True, False, "rgb"))
 
+#: Score thresholds of the precision / recall table (the benchmark keeps estimates from 0.05 on,
+#: ``rigidpose predict`` from 0.3).
+SCORE_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 #: The test set's randomisation, unlike training's defaults (synth/config.py): the camera
 #: farther (2.0–4.5 → 3.0–5.5 diameters) and steeper, more and brighter lights, the real
 #: OpenCV calibration photos as backgrounds where ../shared/data exists.
@@ -197,7 +202,8 @@ def score(ds, rows) -> dict:
     result = evaluate(ds, "train_synth", rows, metrics=("add", "mssd", "mspd"))
     s = scores(result)
     return {"add": s["add"], "mssd": s["mssd"], "mspd": s["mspd"],
-            "by_visibility": visibility_json(result.add_by_visibility)}
+            "by_visibility": visibility_json(result.add_by_visibility),
+            "by_score": result.add_by_score.to_json(SCORE_LEVELS)}
 
 
 def losses(ds, rows) -> dict:
@@ -236,6 +242,17 @@ def visibility_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def score_table(results: list[dict]) -> str:
+    """Precision / recall (%) of the estimates scoring at least each of :data:`SCORE_LEVELS`."""
+    lines = ["| configuration | " + " | ".join(f"score ≥ {v:g}" for v in SCORE_LEVELS) + " |",
+             "|" + "---|" * (len(SCORE_LEVELS) + 1)]
+    for r in results:
+        b = r["by_score"]
+        cells = ["-" if p is None else f"{100 * p:.1f} / {100 * q:.1f}" for p, q in zip(b["precision"], b["recall"])]
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def losses_table(results: list[dict]) -> str:
     """Where each configuration lost its targets (:mod:`rigidpose.eval.misses`), in % of the
     targets: all of them, and those at least 90 % in view."""
@@ -266,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         rot, trans, matched, targets = mean_errors(ds, rows)
         results.append({"name": name, **score(ds, rows), "rot_deg": rot, "trans_mm": trans, "matched": matched,
                         "targets": targets, "ms": ms, "estimates": len(rows), "lost": losses(ds, rows)})
-    print(f"\nmodel {args.model}: {args.train_images} training images, budget {args.time_budget}, "
+    budget_s = card.get("training", {}).get("config", {}).get("time_budget_s")  # a reused run's own
+    budget = f"{budget_s / 60:g} min" if budget_s else args.time_budget
+    print(f"\nmodel {args.model}: {args.train_images} training images, budget {budget}, "
           f"PoseNet width {card['config']['width']} input {card['config']['input_size']}, "
           f"{'detector' if args.detector else 'GT boxes'}; test: {args.test_images} images, other seed and "
           f"randomisation; {time.perf_counter() - t0:.0f} s in all\n")
@@ -276,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         print(visibility_table(results))
         print("\nWhere the targets were lost (% of the targets; rigidpose.eval.misses):\n")
         print(losses_table(results))
+        print("\nPrecision / recall (%) of the estimates scoring at least s (ADD(-S)-0.1d; "
+              "rigidpose.eval.reliability):\n")
+        print(score_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

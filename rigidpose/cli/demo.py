@@ -71,6 +71,17 @@ def _step(title: str, argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def _trust(report: dict, level: float = 0.3) -> str:
+    """How many of the poses scoring at least ``level`` (``rigidpose predict``'s default
+    threshold) are right, from an eval report's ``add_by_score``."""
+    b = report["add_by_score"]
+    k = min(range(len(b["levels"])), key=lambda i: abs(b["levels"][i] - level))
+    if b["precision"][k] is None:
+        return f"no pose scores {b['levels'][k]:g} or more"
+    return (f"of the {b['kept'][k]} poses scoring {b['levels'][k]:g} or more, "
+            f"{100 * b['precision'][k]:.1f} % are right")
+
+
 def run(args: argparse.Namespace) -> int:
     from rigidpose.objects.parts import bracket
 
@@ -102,10 +113,11 @@ def run(args: argparse.Namespace) -> int:
             "eval", "--results", str(out / f"results_{tag}.csv"), "--dataset", str(out / "test"),
             "--split", "train_synth", "--out", str(out / f"report_{tag}.json"),
             "--plot", str(out / f"recall_{tag}.png"), *progress])
-        reports[name] = json.loads((out / f"report_{tag}.json").read_text())["overall"]
+        reports[name] = json.loads((out / f"report_{tag}.json").read_text())
     print("\n== summary (test set: %d images, seed %d)" % (args.test_images, args.seed + 1))
-    for name, r in reports.items():
-        print(f"  {name:15s} ADD(-S)@0.1d {100 * r['add']:5.1f} %   AR {100 * r['ar']:5.1f} %")
+    for name, rep in reports.items():
+        r = rep["overall"]
+        print(f"  {name:15s} ADD(-S)@0.1d {100 * r['add']:5.1f} %   AR {100 * r['ar']:5.1f} %   {_trust(rep)}")
     for k, v in times.items():
         print(f"  {k:22s} {v:7.1f} s")
     overlays = sorted((out / "overlay_rgb_depth_icp").glob("*.png"))

@@ -12,14 +12,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Match the estimates of a BOP results CSV to the ground truth of a BOP dataset "
         "and print recall per object and overall: ADD(-S) at 0.1 d, AR_MSSD, AR_MSPD, AR_VSD and AR; then "
         "ADD(-S) by how much of each target is in view (visib_fract bins 10-30, 30-50, 50-70, 70-90 and "
-        "90-100 %).",
+        "90-100 %); then, for score thresholds 0-0.9, the precision (share of the estimates scoring at "
+        "least the threshold within ADD(-S) 0.1 d of an instance) and the recall of every such estimate: "
+        "how many of the poses a robot acting above a threshold would get wrong.",
     )
     p.add_argument("--results", required=True, help="BOP results CSV (scene_id,im_id,obj_id,score,R,t,time)")
     p.add_argument("--dataset", required=True, help="BOP dataset root (camera.json, models/, <split>/)")
     p.add_argument("--split", default="test", help="split directory under the dataset root (default: test)")
     p.add_argument("--out", help="write the report as JSON to this path")
     p.add_argument("--plot", metavar="PNG",
-                   help="write recall-vs-threshold curves (ADD(-S), MSSD, MSPD, VSD; per object and overall) here")
+                   help="write recall-vs-threshold curves (ADD(-S), MSSD, MSPD, VSD; per object and overall) "
+                   "and precision and recall against the score threshold here")
     p.add_argument("--metrics", default="add,mssd,mspd,vsd",
                    help="comma-separated subset of add,mssd,mspd,vsd (default: all)")
     p.add_argument("--vsd", action=argparse.BooleanOptionalAction, default=True,

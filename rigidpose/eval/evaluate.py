@@ -20,8 +20,9 @@ from rigidpose.errors import DataError
 from rigidpose.eval import pose_error as pe
 from rigidpose.eval.depth_render import DepthRenderer
 from rigidpose.eval.matching import count_matches, match_poses, top_estimates
-from rigidpose.eval.recall import (ADD_CURVE_THRESHOLDS, MIN_VISIB_FRACT, VSD_TAUS, RecallCounts,
+from rigidpose.eval.recall import (ADD_CURVE_THRESHOLDS, ADD_THRESHOLD, MIN_VISIB_FRACT, VSD_TAUS, RecallCounts,
                                    VisibilityRecall, thresholds)
+from rigidpose.eval.reliability import ScoreReliability
 from rigidpose.geometry import Camera
 
 #: Metrics ``evaluate`` knows, in report order.
@@ -70,13 +71,15 @@ class EvalResult:
     ``add_curve`` counts ADD(-S) matches at every ``ADD_CURVE_THRESHOLDS`` level (for the
     recall-vs-threshold plot) when "add" is evaluated; the reported ADD(-S) stays at 0.1·d.
     ``add_by_visibility`` counts the ADD(-S) targets and correct matches at 0.1·d by how
-    much of each target is in view.
+    much of each target is in view. ``add_by_score`` judges every estimate, not only the best
+    ``n``, for the precision and recall of those above a score threshold (:mod:`.reliability`).
     """
 
     metrics: tuple[str, ...]
     counts: dict[str, RecallCounts]
     add_curve: RecallCounts = field(default_factory=lambda: RecallCounts.empty(len(ADD_CURVE_THRESHOLDS)))
     add_by_visibility: VisibilityRecall = field(default_factory=VisibilityRecall)
+    add_by_score: ScoreReliability = field(default_factory=ScoreReliability)
     n_images: int = 0
     n_estimates: int = 0
     n_estimates_evaluated: int = 0
@@ -115,7 +118,9 @@ def evaluate(dataset: BopDataset, split: str, rows: list[ResultRow], metrics: tu
     """Score ``rows`` against the GT of ``dataset``/``split`` with the BOP protocol.
 
     Every GT image of the split counts; estimates for images or objects without targets
-    are ignored. Raises :class:`DataError` for missing or malformed dataset files.
+    are ignored by the recall. ``add_by_score`` judges them too: an estimate of an object that
+    is not in an annotated image is wrong there. Raises :class:`DataError` for missing or
+    malformed dataset files.
     """
     from tqdm import tqdm
 
@@ -128,9 +133,16 @@ def evaluate(dataset: BopDataset, split: str, rows: list[ResultRow], metrics: tu
     res = EvalResult(tuple(metrics), {m: RecallCounts.empty(_n_levels(m)) for m in metrics}, n_estimates=len(rows))
     images = [(s, i) for s in dataset.scenes(split) for i in sorted(dataset.gt(split, s))]
     objs: dict[int, EvalObject] = {}
+    annotated: set[tuple[int, int, int]] = set()
     for scene_id, im_id in tqdm(images, desc="eval", unit="img", disable=not progress):
         res.n_images += 1
-        _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res, n_points)
+        present = _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res, n_points)
+        annotated |= {(scene_id, im_id, k) for k in present}
+    if "add" in res.metrics:  # poses of an object that is not in an annotated image are all wrong
+        images_set = set(images)
+        for key, cands in by_image.items():
+            if key[:2] in images_set and key not in annotated:
+                res.add_by_score.add([c.estimate.score for c in cands], np.zeros((len(cands), 0)), 0.0, [])
     res.symmetric = {k: o.symmetric for k, o in objs.items()}
     return res
 
@@ -161,7 +173,8 @@ def image_gt(dataset: BopDataset, split: str, scene_id: int, im_id: int) -> tupl
     return gts, infos
 
 
-def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalResult, n_points) -> None:
+def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalResult, n_points) -> set[int]:
+    """Score one image's estimates into ``res``; returns the ids of the objects annotated in it."""
     gts, infos = image_gt(dataset, split, scene_id, im_id)
     camera = dataset.image_camera(split, scene_id, im_id).camera
     depth = cache(lambda: dataset.read_depth(split, scene_id, im_id))  # read once, when VSD first needs it
@@ -183,6 +196,19 @@ def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalRe
             matched = _score_object(obj, ests, [gts[k] for k in idx], valid, camera, depth, res)
         if "add" in res.metrics:
             res.add_by_visibility.add(visib, valid, matched)
+            _judge_all(dataset, objs, obj_id, cands, [gts[k] for k in idx], valid, camera, res, n_points)
+    return {g.obj_id for g in gts}
+
+
+def _judge_all(dataset, objs, obj_id: int, cands: list[ResultRow], gts: list, valid, camera: Camera,
+               res: EvalResult, n_points: int) -> None:
+    """Judge every estimate of one image-object by ADD(-S) (:mod:`.reliability`)."""
+    if not cands:  # its targets count; no object points are needed
+        res.add_by_score.add([], np.zeros((0, len(gts))), 0.0, valid)
+        return
+    obj = eval_object(dataset, objs, obj_id, n_points)
+    res.add_by_score.add([c.estimate.score for c in cands], _errors("add", obj, cands, gts, camera),
+                         ADD_THRESHOLD * obj.diameter, valid)
 
 
 def _score_object(obj: EvalObject, ests, gts, valid, camera: Camera, depth, res: EvalResult) -> list[int]:

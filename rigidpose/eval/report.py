@@ -4,7 +4,8 @@ Recalls are fractions in [0, 1]. ``add`` is ADD for objects without symmetries a
 ADD-S for symmetric ones, at 0.1·d; ``mssd``/``mspd``/``vsd`` are average recalls over
 their BOP thresholds; ``ar`` is the mean of those three that were computed. With ADD(-S),
 the report also breaks it down by how much of each target is in view
-(:class:`~rigidpose.eval.recall.VisibilityRecall`).
+(:class:`~rigidpose.eval.recall.VisibilityRecall`), and gives the precision and recall of the
+estimates above a range of score thresholds (:mod:`~rigidpose.eval.reliability`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from rigidpose.bop.jsonio import PathLike, write_json_atomic
 from rigidpose.eval.evaluate import EvalResult
+from rigidpose.eval.reliability import format_reliability
 from rigidpose.eval.recall import (
     ADD_THRESHOLD, AR_METRICS, MIN_VISIB_FRACT, MSPD_THRESHOLDS_PX, MSSD_THRESHOLDS, VSD_DELTA,
     VSD_TAUS, VSD_THRESHOLDS, VisibilityRecall, average_recall,
@@ -55,6 +57,7 @@ def result_to_json(result: EvalResult, **meta: object) -> dict:
     }
     if "add" in result.metrics:
         d["add_by_visibility"] = visibility_json(result.add_by_visibility)
+        d["add_by_score"] = result.add_by_score.to_json()
     d["n_images"] = result.n_images
     d["n_estimates"] = result.n_estimates
     d["n_estimates_evaluated"] = result.n_estimates_evaluated
@@ -81,7 +84,7 @@ def format_table(result: EvalResult) -> str:
     ar_of = ", ".join(scores(result)["ar_metrics"]) or "none"
     lines.append(f"(recall in %; AR = mean of {ar_of}; ADD-S for symmetric objects)")
     if "add" in result.metrics:
-        lines += ["", *format_visibility(result.add_by_visibility)]
+        lines += ["", *format_visibility(result.add_by_visibility), "", *format_reliability(result.add_by_score)]
     return "\n".join(lines)
 
 

@@ -22,6 +22,8 @@ def test_demo_runs_the_whole_chain(tmp_path, capsys):
         report = json.loads((out / f"report_{name}.json").read_text())
         assert 0.0 <= report["overall"]["add"] <= 1.0
         assert (out / f"results_{name}.csv").is_file() and (out / f"recall_{name}.png").is_file()
+    summary = text[text.index("== summary"):]
+    assert summary.count("are right") + summary.count("no pose scores 0.3 or more") == 2
     assert (out / "run" / "best.safetensors").is_file() and (out / "run" / "detector" / "best.json").is_file()
     # A second run must not silently replace the first.
     assert main(["demo", "--out", str(out), "--epochs", "1"]) == 1
@@ -33,3 +35,11 @@ def test_demo_refuses_a_foreign_folder(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 1
     assert "not a demo folder" in capsys.readouterr().err
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_demo_summary_says_how_many_confident_poses_are_right():
+    from rigidpose.cli.demo import _trust
+
+    rep = {"add_by_score": {"levels": [0.0, 0.3, 0.5], "kept": [10, 4, 0], "precision": [0.5, 0.75, None]}}
+    assert _trust(rep) == "of the 4 poses scoring 0.3 or more, 75.0 % are right"
+    assert _trust(rep, 0.5) == "no pose scores 0.5 or more"

@@ -88,6 +88,16 @@ def test_eval_end_to_end_recalls(tiny_bop, tmp_path, capsys):
     assert rep["add_by_visibility"]["recall"] == [None, None, None, None, pytest.approx(2 / 3)]
     assert lines[5].split() == ["visible", "10-30", "%", "30-50", "%", "50-70", "%", "70-90", "%", "90-100", "%"]
     assert lines[7].split() == ["ADD(-S)", "-", "-", "-", "-", "66.7"]
+    # Every estimate judged (rigidpose.eval.reliability): 0.9 right (im 0); 0.8 right and 0.1 wrong,
+    # its instance taken (im 1); 0.95 right about the non-target, so ignored, and 0.7 wrong (im 2).
+    by_score = rep["add_by_score"]
+    assert by_score["n_targets"] == 3 and by_score["ignored"] == 1
+    at = {lv: k for k, lv in enumerate(by_score["levels"])}
+    assert [by_score["kept"][at[v]] for v in (0.0, 0.5, 0.8, 0.9)] == [4, 3, 2, 1]
+    assert [by_score["right"][at[v]] for v in (0.0, 0.5, 0.8, 0.9)] == [2, 2, 2, 1]
+    assert by_score["precision"][at[0.0]] == pytest.approx(0.5) and by_score["precision"][at[0.8]] == 1.0
+    assert by_score["recall"][at[0.9]] == pytest.approx(1 / 3)
+    assert lines[10].split()[:2] == ["score", ">="] and lines[12].split()[:3] == ["precision", "50.0", "50.0"]
 
 
 def test_eval_recall_by_visibility_follows_the_ground_truths_visible_fraction(tiny_bop, tmp_path, capsys):
@@ -107,6 +117,18 @@ def test_eval_recall_by_visibility_follows_the_ground_truths_visible_fraction(ti
     assert vis["edges"] == [0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
     assert vis["targets"] == [1, 1, 0, 0, 1] and vis["matched"] == [0, 1, 0, 0, 1]
     assert capsys.readouterr().out.splitlines()[6].split() == ["targets", "1", "1", "0", "0", "1"]
+
+
+def test_eval_counts_a_pose_of_an_object_missing_from_the_image_as_wrong(tiny_bop, tmp_path):
+    from rigidpose.eval import evaluate
+
+    rows = _rows(tiny_bop)[:1]
+    ghost = ResultRow(1, 0, PoseEstimate(2, tiny_bop.poses[0], 0.6), 0.1)  # object 2 is in no image
+    result = evaluate(BopDataset(tiny_bop.root), "test", [*rows, ghost], ("add",))
+    assert result.counts["add"].average_recall() == pytest.approx(1 / 3)  # the recall ignores it
+    t = result.add_by_score.at([0.0, 0.7])
+    assert t["kept"].tolist() == [2, 1] and t["right"].tolist() == [1, 1]
+    np.testing.assert_allclose(t["precision"], [0.5, 1.0])
 
 
 def test_eval_no_vsd_and_metric_subset(tiny_bop, tmp_path, capsys):
