@@ -188,32 +188,33 @@ def _evaluate_image(dataset, split, scene_id, im_id, by_image, objs, res: EvalRe
         if "add" in res.metrics:
             res.add_curve.add_targets(obj_id, n_targets)
         cands = by_image.get((scene_id, im_id, obj_id), [])
+        scores = [c.estimate.score for c in cands]
+        obj_gts = [gts[k] for k in idx]
+        add_all = None  # (E, G) ADD(-S) of every estimate: all are judged by score (.reliability)
+        if "add" in res.metrics:
+            if cands:
+                obj = eval_object(dataset, objs, obj_id, n_points)
+                add_all = _errors("add", obj, cands, obj_gts, camera)
+                res.add_by_score.add(scores, add_all, ADD_THRESHOLD * obj.diameter, valid)
+            else:  # its targets count; no object points are needed
+                res.add_by_score.add([], np.zeros((0, len(idx))), 0.0, valid)
         matched = []
         if n_targets and cands:
-            ests = [cands[k] for k in top_estimates([c.estimate.score for c in cands], n_targets)]
-            res.n_estimates_evaluated += len(ests)
+            top = top_estimates(scores, n_targets)
+            res.n_estimates_evaluated += len(top)
             obj = eval_object(dataset, objs, obj_id, n_points)
-            matched = _score_object(obj, ests, [gts[k] for k in idx], valid, camera, depth, res)
+            matched = _score_object(obj, [cands[k] for k in top], obj_gts, valid, camera, depth, res,
+                                    None if add_all is None else add_all[top])
         if "add" in res.metrics:
             res.add_by_visibility.add(visib, valid, matched)
-            _judge_all(dataset, objs, obj_id, cands, [gts[k] for k in idx], valid, camera, res, n_points)
     return {g.obj_id for g in gts}
 
 
-def _judge_all(dataset, objs, obj_id: int, cands: list[ResultRow], gts: list, valid, camera: Camera,
-               res: EvalResult, n_points: int) -> None:
-    """Judge every estimate of one image-object by ADD(-S) (:mod:`.reliability`)."""
-    if not cands:  # its targets count; no object points are needed
-        res.add_by_score.add([], np.zeros((0, len(gts))), 0.0, valid)
-        return
-    obj = eval_object(dataset, objs, obj_id, n_points)
-    res.add_by_score.add([c.estimate.score for c in cands], _errors("add", obj, cands, gts, camera),
-                         ADD_THRESHOLD * obj.diameter, valid)
-
-
-def _score_object(obj: EvalObject, ests, gts, valid, camera: Camera, depth, res: EvalResult) -> list[int]:
+def _score_object(obj: EvalObject, ests, gts, valid, camera: Camera, depth, res: EvalResult,
+                  add_errors: NDArray | None = None) -> list[int]:
     """Count one image-object's correct matches for every metric; ``depth()`` gives the image's
-    depth (VSD). Returns the indices of the GT instances that ADD(-S) matched correctly."""
+    depth (VSD), ``add_errors`` (E, G) the ADD(-S) errors of ``ests`` where already computed.
+    Returns the indices of the GT instances that ADD(-S) matched correctly."""
     scores = [e.estimate.score for e in ests]
     matched: list[int] = []
     for m in res.metrics:
@@ -222,7 +223,7 @@ def _score_object(obj: EvalObject, ests, gts, valid, camera: Camera, depth, res:
             errs = _vsd_errors(obj, ests, gts, depth(), camera, res)
             counts = np.concatenate([count_matches(scores, E, ths, valid) for E in errs])
         else:
-            errs = _errors(m, obj, ests, gts, camera)
+            errs = add_errors if m == "add" and add_errors is not None else _errors(m, obj, ests, gts, camera)
             if m == "add":  # one threshold: its matches are the count, and say which targets were found
                 matched = [g for _, g in match_poses(scores, errs, ths[0], valid)]
                 counts = np.array([len(matched)])
