@@ -66,8 +66,11 @@ class ScoreReliability:
     n_targets: int = 0
 
     def add(self, scores: ArrayLike, errors: ArrayLike, threshold: float, valid: ArrayLike) -> None:
-        """Judge one image-object's estimates (:func:`judge`) and count its targets."""
+        """Judge one image-object's estimates (:func:`judge`) and count its targets. A score that
+        is not finite is refused: no threshold would keep it, and it would vanish from the table."""
         s = np.atleast_1d(np.asarray(scores, np.float64))
+        if not np.all(np.isfinite(s)):
+            raise ValueError(f"estimate scores must be finite, got {s[~np.isfinite(s)][:3].tolist()}")
         self.scores += s.tolist()
         self.outcomes += judge(s, errors, threshold, valid).tolist()
         self.n_targets += int(np.count_nonzero(valid))
@@ -96,6 +99,7 @@ class ScoreReliability:
 def format_reliability(rel: ScoreReliability, levels: ArrayLike = SCORE_LEVELS) -> list[str]:
     """Lines of a text table: per score threshold, the estimates kept, precision and recall (%)."""
     t = rel.at(levels)
+
     def pct(v: float) -> str:
         return "-" if np.isnan(v) else f"{100.0 * v:.1f}"
     return [f"{'score >=':>9} " + " ".join(f"{v:>6.2f}" for v in t["levels"]),

@@ -57,3 +57,10 @@ def test_no_targets_give_zero_recall_not_an_error():
     rel.add([0.4], np.zeros((1, 0)), TH, [])
     t = rel.at([0.0])
     assert t["recall"].tolist() == [0.0] and t["precision"].tolist() == [0.0]
+
+
+def test_a_score_that_is_not_finite_is_refused_not_dropped():
+    rel = ScoreReliability()
+    with pytest.raises(ValueError, match="scores must be finite"):
+        rel.add([0.5, float("nan")], np.zeros((2, 1)), TH, [True])
+    assert rel.scores == [] and rel.n_targets == 0  # nothing half-added
